@@ -1,0 +1,4 @@
+//! Strata's PromQL engine: a nom parser for the whole Prometheus 3.x language, and a column-wise evaluator
+//! that reads through [`strata_storage::SeriesReader`] only.
+
+pub mod parser;

@@ -1,0 +1,3 @@
+//! PromQL parsing: lexer, parser (nom) and printer.
+
+pub mod ast;

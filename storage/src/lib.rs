@@ -1,0 +1,14 @@
+//! Strata's storage engine: Gorilla-family chunks, a persistent series index, a head with a write-ahead
+//! log, and RocksDB column families per tier. See `docs/format/` for every on-disk structure.
+
+pub mod error;
+pub mod labels;
+pub mod matcher;
+pub mod mem;
+pub mod read;
+
+pub use error::{Error, Result};
+pub use labels::{Label, Labels, METRIC_NAME};
+pub use matcher::{LabelMatcher, MatchOp};
+pub use mem::MemStore;
+pub use read::{STALE_NAN_BITS, Sample, SeriesData, SeriesReader, is_stale_nan};
