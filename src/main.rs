@@ -1,2 +1,146 @@
-//! The strata binary.
-fn main() {}
+//! `strata`: a Prometheus-compatible time-series database in one binary.
+
+use std::path::PathBuf;
+
+use strata::{bench, config, serve};
+
+use clap::{Args, Parser, Subcommand};
+
+/// Strata: Prometheus remote-write in, PromQL out, Gorilla-compressed chunks in RocksDB.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the server: ingestion, PromQL and the Prometheus HTTP API.
+    Serve(ServeArgs),
+    /// Remote-write load generator: node_exporter-like series, reports samples/s, server CPU and RSS, bytes on disk.
+    Bench(bench::BenchArgs),
+    /// Exports series from a running server into a file: JSON lines or CSV (docs/formats.md).
+    Export(strata::export::cli::ExportArgs),
+    /// Imports a file into a running server: JSON lines, CSV, Prometheus text or Influx line protocol.
+    Import(strata::ingest::cli::ImportArgs),
+}
+
+/// Flags of `strata serve`. Every flag overrides the same setting of the config file.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// YAML configuration file (see docs/configuration.md).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on for HTTP [default: 127.0.0.1:9090].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Directory holding the WAL and the RocksDB store [default: ./strata-data].
+    #[arg(long = "data-dir", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Retention of the raw tier: a duration (7d, 36h, 1y) or "forever" [default: 7d].
+    #[arg(long = "retention.raw", value_name = "DURATION")]
+    retention_raw: Option<String>,
+    /// Retention of the 5-minute tier [default: 30d].
+    #[arg(long = "retention.5m", value_name = "DURATION")]
+    retention_5m: Option<String>,
+    /// Retention of the 1-hour tier [default: 1y].
+    #[arg(long = "retention.1h", value_name = "DURATION")]
+    retention_1h: Option<String>,
+    /// WAL fsync policy: "always" (fsync before acknowledging, group commit), "never", or an interval
+    /// such as 1s (a crash may lose up to one interval of acknowledged writes) [default: always].
+    #[arg(long = "wal.fsync", value_name = "POLICY")]
+    wal_fsync: Option<String>,
+    /// How far back PromQL looks for the latest sample of a series [default: 5m].
+    #[arg(long = "query.lookback-delta", value_name = "DURATION")]
+    lookback_delta: Option<String>,
+    /// Longest a query may run before it is cancelled with a timeout error [default: 2m].
+    #[arg(long = "query.timeout", value_name = "DURATION")]
+    query_timeout: Option<String>,
+    /// Most samples a single query may load into memory [default: 50000000].
+    #[arg(long = "query.max-samples", value_name = "N")]
+    max_samples: Option<usize>,
+    /// Largest accepted request body in bytes [default: 33554432].
+    #[arg(long = "max-request-bytes", value_name = "BYTES")]
+    max_request_bytes: Option<usize>,
+    /// Ingestion requests processed at once; more wait, then get a retryable 503 [default: 8].
+    #[arg(long = "max-concurrent-inserts", value_name = "N")]
+    max_concurrent_inserts: Option<usize>,
+    /// Log filter, e.g. info, debug, strata=debug [default: info, or RUST_LOG].
+    #[arg(long = "log.level", value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+impl ServeArgs {
+    fn overrides(&self) -> config::Overrides {
+        config::Overrides {
+            listen: self.listen.clone(),
+            data_dir: self.data_dir.clone(),
+            retention_raw: self.retention_raw.clone(),
+            retention_5m: self.retention_5m.clone(),
+            retention_1h: self.retention_1h.clone(),
+            wal_fsync: self.wal_fsync.clone(),
+            lookback_delta: self.lookback_delta.clone(),
+            query_timeout: self.query_timeout.clone(),
+            max_samples: self.max_samples,
+            max_request_bytes: self.max_request_bytes,
+            max_concurrent_inserts: self.max_concurrent_inserts,
+        }
+    }
+}
+
+fn init_logging(filter: Option<&str>) {
+    let filter = filter
+        .map(tracing_subscriber::EnvFilter::new)
+        .or_else(|| tracing_subscriber::EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Bench(args) => match bench::run(args) {
+            Ok(r) if r.errors == 0 => std::process::ExitCode::SUCCESS,
+            Ok(r) => {
+                eprintln!("strata bench: {} requests failed", r.errors);
+                std::process::ExitCode::FAILURE
+            }
+            Err(e) => {
+                eprintln!("strata bench: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Export(args) => match strata::export::cli::run(&args) {
+            Ok(_) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("strata export: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Import(args) => match strata::ingest::cli::run(&args) {
+            Ok(_) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("strata import: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Serve(args) => {
+            init_logging(args.log_level.as_deref());
+            let overrides = args.overrides();
+            let result = config::Config::load(args.config.as_deref(), &overrides)
+                .and_then(|c| serve::run(c, (args.config.clone(), overrides)));
+            match result {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("strata: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

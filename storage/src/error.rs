@@ -62,6 +62,9 @@ pub enum Error {
     /// RocksDB reported an error.
     #[error("rocksdb: {0}")]
     RocksDb(#[from] rocksdb::Error),
+    /// The storage was closed: no more writes are accepted.
+    #[error("storage is closed")]
+    Closed,
     /// A broken invariant: a bug in Strata.
     #[error("internal error: {0}")]
     Internal(String),

@@ -1,12 +1,21 @@
 //! Strata's storage engine: Gorilla-family chunks, a persistent series index, a head with a write-ahead
 //! log, and RocksDB column families per tier. See `docs/format/` for every on-disk structure.
 
+pub mod chunk;
+pub mod db;
+pub mod engine;
 pub mod error;
+pub mod head;
+pub mod index;
 pub mod labels;
 pub mod matcher;
 pub mod mem;
 pub mod read;
+pub mod wal;
 
+pub use engine::{
+    AppendReport, FsyncPolicy, SeriesRejection, Storage, StorageMetrics, StorageOptions, TsdbStatus, WriteSeries,
+};
 pub use error::{Error, Result};
 pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{LabelMatcher, MatchOp};

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: Strata vs Debian's Prometheus on the same machine, the same data, one run.
+
+Starts both servers on loopback with fresh data dirs, drives each with `strata bench` (identical generated
+data, fixed seed), then times a fixed query set on both (one warm-up, median of 5, full body read), checks
+that the answers agree, and prints a table of ratios. Standard library only.
+
+    python3 benches/compare.py --series 100000 --duration 2h          # the issue's full set (slow)
+    python3 benches/compare.py --series 5000 --duration 1h --quick    # a few minutes
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+QUERIES = [
+    ("a", "range", "sum by (job) (rate(node_cpu_seconds_total[5m]))", 15),
+    ("b", "range", "sum by (instance) (rate(node_network_receive_bytes_total[5m]))", 60),
+    ("c", "range", "node_load1", 15),
+    ("d", "range", "topk(5, max_over_time(node_filesystem_avail_bytes[10m]))", 60),
+    ("e", "instant", 'count({__name__=~"node_.+"})', None),
+    ("f", "instant", "sum by (mode) (increase(node_cpu_seconds_total[1h]))", None),
+    ("g", "range", "avg_over_time(node_memory_MemAvailable_bytes[30m])", 300),
+    ("h1", "series", "node_cpu_seconds_total", None),
+    ("h2", "label_values", "instance", None),
+]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_ready(url, limit=120):
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        try:
+            with urllib.request.urlopen(url + "/-/ready", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not ready after {limit}s")
+
+
+def get(url):
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=600) as r:
+        body = r.read()
+    return time.perf_counter() - t0, json.loads(body)
+
+
+def query_url(base, kind, q, step, start, end):
+    if kind == "range":
+        p = {"query": q, "start": start, "end": end, "step": step}
+        return f"{base}/api/v1/query_range?{urllib.parse.urlencode(p)}"
+    if kind == "instant":
+        return f"{base}/api/v1/query?{urllib.parse.urlencode({'query': q, 'time': end})}"
+    if kind == "series":
+        p = {"match[]": q, "start": start, "end": end}
+        return f"{base}/api/v1/series?{urllib.parse.urlencode(p)}"
+    return f"{base}/api/v1/label/{q}/values"
+
+
+def normalise(v):
+    data = v.get("data")
+    if isinstance(data, dict) and "result" in data:
+        res = data["result"]
+        if isinstance(res, list):
+            return sorted(json.dumps(x, sort_keys=True) for x in res)
+        return res
+    if isinstance(data, list):
+        return sorted(json.dumps(x, sort_keys=True) for x in data)
+    return data
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--strata", default=None, help="path of the strata binary (default: build release)")
+    ap.add_argument("--series", type=int, default=5000)
+    ap.add_argument("--duration", default="1h")
+    ap.add_argument("--connections", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="3 timed runs instead of 5")
+    args = ap.parse_args()
+    runs = 3 if args.quick else 5
+
+    strata = args.strata
+    if strata is None:
+        target = os.environ.get("CARGO_TARGET_DIR", "/work/target")
+        subprocess.run(["cargo", "build", "--release", "--bin", "strata"], check=True,
+                       env=dict(os.environ, CARGO_TARGET_DIR=target))
+        strata = os.path.join(target, "release", "strata")
+    if not shutil.which("prometheus"):
+        raise SystemExit("prometheus not installed: run scripts/setup.sh")
+
+    tmp = tempfile.mkdtemp(prefix="strata-compare-")
+    sport, pport = free_port(), free_port()
+    sdir, pdir = os.path.join(tmp, "strata"), os.path.join(tmp, "prom")
+    cfg = os.path.join(tmp, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1h\n")
+    procs = {
+        "strata": subprocess.Popen([strata, "serve", "--listen", f"127.0.0.1:{sport}", "--data-dir", sdir],
+                                   stderr=open(os.path.join(tmp, "strata.log"), "w")),
+        "prometheus": subprocess.Popen(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={pdir}",
+                                        f"--web.listen-address=127.0.0.1:{pport}",
+                                        "--web.enable-remote-write-receiver", "--web.enable-admin-api"],
+                                       stderr=open(os.path.join(tmp, "prometheus.log"), "w")),
+    }
+    bases = {"strata": f"http://127.0.0.1:{sport}", "prometheus": f"http://127.0.0.1:{pport}"}
+    dirs = {"strata": sdir, "prometheus": pdir}
+    try:
+        for b in bases.values():
+            wait_ready(b)
+        ingest = {}
+        for name in ("strata", "prometheus"):
+            cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
+                   "--connections", str(args.connections), "--server-pid", str(procs[name].pid),
+                   "--server-data-dir", dirs[name], "--json"]
+            if name == "strata":
+                cmd.append("--flush")
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            ingest[name] = json.loads(out.strip().splitlines()[-1])
+        end = int(time.time())
+        start = end - 7200
+        rows = []
+        for qid, kind, q, step in QUERIES:
+            times, answers = {}, {}
+            for name, base in bases.items():
+                url = query_url(base, kind, q, step, start, end)
+                get(url)
+                ts = []
+                for _ in range(runs):
+                    dt, body = get(url)
+                    ts.append(dt)
+                times[name] = statistics.median(ts) * 1000
+                answers[name] = normalise(body)
+            same = answers["strata"] == answers["prometheus"]
+            rows.append((qid, q, times["prometheus"], times["strata"], times["strata"] / max(times["prometheus"], 1e-9), same))
+        print(f"\n## ingest ({args.series} series × {args.duration}, bulk)\n")
+        print("| metric | prometheus | strata | strata/prometheus |\n|---|---|---|---|")
+        for key in ("samples_per_second", "cpu_seconds_per_million", "peak_rss_bytes", "bytes_per_sample"):
+            p, s = ingest["prometheus"].get(key), ingest["strata"].get(key)
+            ratio = f"{s / p:.2f}" if p and s else "n/a"
+            print(f"| {key} | {p} | {s} | {ratio} |")
+        print("\n## queries (median ms)\n")
+        print("| id | query | prometheus | strata | ratio | same answer |\n|---|---|---|---|---|---|")
+        for qid, q, p, s, r, same in rows:
+            print(f"| {qid} | `{q}` | {p:.1f} | {s:.1f} | {r:.2f} | {'yes' if same else 'NO'} |")
+        return 0 if all(r[5] for r in rows) else 1
+    finally:
+        for p in procs.values():
+            p.send_signal(signal.SIGTERM)
+        for p in procs.values():
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

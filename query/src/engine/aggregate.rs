@@ -1,0 +1,447 @@
+//! Aggregation operators. Series are grouped once; each group's columns are then reduced step by step.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use strata_storage::{Labels, METRIC_NAME};
+
+use super::QueryError;
+use super::eval::{eval_scalar, eval_string, eval_vector};
+use super::value::{Ctx, EvalResult, Grid, Series, Val, fmt_go_float, fmt_go_float_f};
+use crate::parser::ast::{AggregateExpr, AggregateOp, Grouping};
+
+/// Neumaier-compensated increment, as Prometheus' `kahansum.Inc`.
+pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    if t.is_infinite() {
+        (t, 0.0)
+    } else if sum.abs() >= inc.abs() {
+        (t, c + ((sum - t) + inc))
+    } else {
+        (t, c + ((inc - t) + sum))
+    }
+}
+
+/// The output labels (and group key) of a series under a grouping.
+fn group_labels(labels: &Labels, grouping: &Option<Grouping>) -> Labels {
+    let mut l = labels.clone();
+    match grouping {
+        Some(Grouping::By(names)) => l.retain(|x| names.contains(&x.name)),
+        Some(Grouping::Without(names)) => l.retain(|x| x.name != METRIC_NAME && !names.contains(&x.name)),
+        None => l = Labels::default(),
+    }
+    l
+}
+
+/// Evaluates an aggregation.
+pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> EvalResult<Val> {
+    if a.op == AggregateOp::CountValues {
+        return count_values(ctx, a, grid);
+    }
+    let params = match &a.param {
+        Some(p) if a.op != AggregateOp::CountValues => Some(eval_scalar(ctx, p, grid)?),
+        _ => None,
+    };
+    let input = eval_vector(ctx, &a.expr, grid)?;
+    ctx.check()?;
+    let n = grid.n;
+    // As Prometheus' fParams: NaN propagates into min and max.
+    let go_max = |a: f64, b: f64| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) };
+    let go_min = |a: f64, b: f64| if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) };
+    let pmax = params
+        .as_ref()
+        .map_or(0.0, |p| p.iter().copied().fold(-f64::MAX, go_max));
+    let pmin = params
+        .as_ref()
+        .map_or(0.0, |p| p.iter().copied().fold(f64::MAX, go_min));
+    let pnan = params.as_ref().is_some_and(|p| p.iter().any(|x| x.is_nan()));
+    match a.op {
+        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
+            if pmax < 1.0 {
+                return Ok(Val::Vector(Vec::new()));
+            }
+            if pnan {
+                return Err(QueryError::Execution("Parameter value is NaN".into()));
+            }
+            if pmin <= -9.223_372_036_854_776e18 {
+                return Err(QueryError::Execution(format!(
+                    "Scalar value {} underflows int64",
+                    fmt_go_float(pmin)
+                )));
+            }
+            if pmax >= 9.223_372_036_854_776e18 {
+                return Err(QueryError::Execution(format!(
+                    "Scalar value {} overflows int64",
+                    fmt_go_float(pmax)
+                )));
+            }
+        }
+        AggregateOp::LimitRatio => {
+            if pmax == 0.0 && pmin == 0.0 {
+                return Ok(Val::Vector(Vec::new()));
+            }
+            if pnan {
+                return Err(QueryError::Execution("Ratio value is NaN".into()));
+            }
+            if pmax > 1.0 {
+                ctx.warn(format!(
+                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to 1",
+                    fmt_go_float(pmax)
+                ));
+            }
+            if pmin < -1.0 {
+                ctx.warn(format!(
+                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to -1",
+                    fmt_go_float(pmin)
+                ));
+            }
+        }
+        AggregateOp::Quantile => {
+            if pnan {
+                ctx.warn("PromQL warning: quantile value should be between 0 and 1, got NaN".into());
+            }
+            if pmax > 1.0 {
+                ctx.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    fmt_go_float(pmax)
+                ));
+            }
+            if pmin < 0.0 {
+                ctx.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    fmt_go_float(pmin)
+                ));
+            }
+        }
+        _ => {}
+    }
+
+    // Group series once.
+    let mut key_index: HashMap<Labels, usize> = HashMap::new();
+    let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
+    for (si, s) in input.iter().enumerate() {
+        let key = group_labels(&s.labels, &a.grouping);
+        let gi = *key_index.entry(key.clone()).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        if let Some(g) = groups.get_mut(gi) {
+            g.1.push(si);
+        }
+    }
+
+    if matches!(
+        a.op,
+        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk | AggregateOp::LimitRatio
+    ) {
+        let params = params.unwrap_or_default();
+        return Ok(Val::Vector(select_k(a.op, &params, input, &groups, n)));
+    }
+
+    let params = params.as_deref();
+    let input = &input;
+    let out: Vec<Series> = groups
+        .into_par_iter()
+        .filter_map(|(labels, members)| {
+            let mut vals = vec![None; n];
+            let mut drop_name = false;
+            let mut buf: Vec<f64> = Vec::with_capacity(members.len());
+            for (step, slot) in vals.iter_mut().enumerate() {
+                buf.clear();
+                for &si in &members {
+                    if let Some(s) = input.get(si)
+                        && let Some(Some(v)) = s.vals.get(step)
+                    {
+                        buf.push(*v);
+                        drop_name |= s.drop_name;
+                    }
+                }
+                if buf.is_empty() {
+                    continue;
+                }
+                let q = params.and_then(|p| p.get(step)).copied().unwrap_or(f64::NAN);
+                *slot = Some(reduce(a.op, &mut buf, q));
+            }
+            vals.iter().any(Option::is_some).then_some(Series {
+                labels,
+                drop_name,
+                vals,
+            })
+        })
+        .collect();
+    Ok(Val::Vector(out))
+}
+
+/// Reduces one group's values at one step, exactly as Prometheus accumulates them (input order matters for
+/// floating point).
+fn reduce(op: AggregateOp, vals: &mut [f64], q: f64) -> f64 {
+    let Some((&first, rest)) = vals.split_first() else {
+        return f64::NAN;
+    };
+    match op {
+        AggregateOp::Sum => {
+            let (mut s, mut c) = (first, 0.0);
+            for &f in rest {
+                (s, c) = kahan_inc(f, s, c);
+            }
+            s + c
+        }
+        AggregateOp::Avg => {
+            let (mut value, mut c, mut mean, mut count) = (first, 0.0, first, 1.0);
+            let mut incremental = false;
+            for &f in rest {
+                count += 1.0;
+                if !incremental {
+                    let (nv, nc) = kahan_inc(f, value, c);
+                    if !nv.is_infinite() {
+                        value = nv;
+                        c = nc;
+                        continue;
+                    }
+                    incremental = true;
+                    mean = value / (count - 1.0);
+                    c /= count - 1.0;
+                }
+                let qq = (count - 1.0) / count;
+                (mean, c) = kahan_inc(f / count, qq * mean, qq * c);
+            }
+            if incremental {
+                mean + c
+            } else {
+                value / count + c / count
+            }
+        }
+        AggregateOp::Count => vals.len() as f64,
+        AggregateOp::Group => 1.0,
+        AggregateOp::Max => {
+            let mut m = first;
+            for &f in rest {
+                if m < f || m.is_nan() {
+                    m = f;
+                }
+            }
+            m
+        }
+        AggregateOp::Min => {
+            let mut m = first;
+            for &f in rest {
+                if m > f || m.is_nan() {
+                    m = f;
+                }
+            }
+            m
+        }
+        AggregateOp::Stddev | AggregateOp::Stdvar => {
+            let mut mean = first;
+            let mut value = if first.is_nan() || first.is_infinite() {
+                f64::NAN
+            } else {
+                0.0
+            };
+            let mut count = 1.0;
+            for &f in rest {
+                count += 1.0;
+                let delta = f - mean;
+                mean += delta / count;
+                value += delta * (f - mean);
+            }
+            if op == AggregateOp::Stdvar {
+                value / count
+            } else {
+                (value / count).sqrt()
+            }
+        }
+        AggregateOp::Quantile => crate::functions::quantile(q, vals),
+        _ => f64::NAN,
+    }
+}
+
+/// topk / bottomk / limitk / limit_ratio: the output series are input series, present where selected.
+fn select_k(
+    op: AggregateOp,
+    params: &[f64],
+    input: Vec<Series>,
+    groups: &[(Labels, Vec<usize>)],
+    n: usize,
+) -> Vec<Series> {
+    let total = input.len() as i64;
+    let mut selected: Vec<Vec<bool>> = vec![vec![false; n]; input.len()];
+    // Order of output rows for single-step queries: per group, in Prometheus' output order.
+    let mut order: Vec<usize> = Vec::new();
+    let offsets: Vec<f64> = if op == AggregateOp::LimitRatio {
+        input.iter().map(|s| ratio_offset(&s.labels)).collect()
+    } else {
+        Vec::new()
+    };
+    for step in 0..n {
+        let p = params.get(step).copied().unwrap_or(f64::NAN);
+        for (_, members) in groups {
+            let present: Vec<(usize, f64)> = members
+                .iter()
+                .filter_map(|&si| {
+                    input
+                        .get(si)
+                        .and_then(|s| s.vals.get(step).copied().flatten())
+                        .map(|v| (si, v))
+                })
+                .collect();
+            let chosen: Vec<usize> = match op {
+                AggregateOp::LimitRatio => {
+                    let r = p.clamp(-1.0, 1.0);
+                    if p == 0.0 {
+                        Vec::new()
+                    } else {
+                        present
+                            .iter()
+                            .filter(|(si, _)| {
+                                let off = offsets.get(*si).copied().unwrap_or(0.0);
+                                (r >= 0.0 && off < r) || (r < 0.0 && off >= 1.0 + r)
+                            })
+                            .map(|(si, _)| *si)
+                            .collect()
+                    }
+                }
+                _ => {
+                    let k = (p as i64).min(total);
+                    if k < 1 {
+                        Vec::new()
+                    } else {
+                        let mut c = present.clone();
+                        let k = k as usize;
+                        // Ties go to the series seen first, as Prometheus' heap keeps them.
+                        let cmp = |a: &(usize, f64), b: &(usize, f64)| {
+                            let o = if op == AggregateOp::Topk {
+                                cmp_desc_nan_last(a.1, b.1)
+                            } else {
+                                cmp_asc_nan_last(a.1, b.1)
+                            };
+                            o.then(a.0.cmp(&b.0))
+                        };
+                        if op != AggregateOp::Limitk {
+                            if k < c.len() {
+                                c.select_nth_unstable_by(k, cmp);
+                                c.truncate(k);
+                            }
+                            c.sort_by(cmp);
+                        }
+                        c.into_iter().take(k).map(|(si, _)| si).collect()
+                    }
+                }
+            };
+            for si in chosen {
+                if let Some(sel) = selected.get_mut(si).and_then(|c| c.get_mut(step)) {
+                    *sel = true;
+                }
+                if n == 1 {
+                    order.push(si);
+                }
+            }
+        }
+    }
+    let mut rows: Vec<Option<Series>> = input.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    let mut take = |si: usize, rows: &mut Vec<Option<Series>>| {
+        if let Some(mut s) = rows.get_mut(si).and_then(Option::take) {
+            let sel = selected.get(si);
+            for (i, v) in s.vals.iter_mut().enumerate() {
+                if !sel.and_then(|c| c.get(i)).copied().unwrap_or(false) {
+                    *v = None;
+                }
+            }
+            if s.vals.iter().any(Option::is_some) {
+                out.push(s);
+            }
+        }
+    };
+    if n == 1 {
+        for si in order {
+            take(si, &mut rows);
+        }
+    } else {
+        for si in 0..rows.len() {
+            take(si, &mut rows);
+        }
+    }
+    out
+}
+
+fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => b.partial_cmp(&a).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+/// The position of a series in `[0, 1)` used by `limit_ratio`: its label hash over the hash range, as
+/// Prometheus' `HashRatioSampler` (xxhash64 of `name 0xff value 0xff ...`).
+fn ratio_offset(labels: &Labels) -> f64 {
+    let mut b = Vec::new();
+    for l in labels.iter() {
+        b.extend_from_slice(l.name.as_bytes());
+        b.push(0xff);
+        b.extend_from_slice(l.value.as_bytes());
+        b.push(0xff);
+    }
+    super::labels_fn::xxhash64(&b) as f64 / u64::MAX as f64
+}
+
+/// count_values: counts series per distinct value, the value going into a label.
+fn count_values(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> EvalResult<Val> {
+    let label = match &a.param {
+        Some(p) => eval_string(p)?,
+        None => return Err(QueryError::Execution("count_values needs a label name".into())),
+    };
+    if !valid_label_name(&label) {
+        return Err(QueryError::Execution(format!("invalid label name {label:?}")));
+    }
+    let grouping = match &a.grouping {
+        Some(Grouping::By(names)) => {
+            let mut names = names.clone();
+            names.push(label.clone());
+            Some(Grouping::By(names))
+        }
+        None => Some(Grouping::By(vec![label.clone()])),
+        other => other.clone(),
+    };
+    let input = eval_vector(ctx, &a.expr, grid)?;
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<Series> = Vec::new();
+    for step in 0..grid.n {
+        for s in &input {
+            let Some(Some(v)) = s.vals.get(step) else { continue };
+            let mut l = s.labels.clone();
+            l.set(&label, &fmt_go_float_f(*v));
+            let key = group_labels(&l, &grouping);
+            let i = *index.entry(key.clone()).or_insert_with(|| {
+                out.push(Series {
+                    labels: key,
+                    drop_name: false,
+                    vals: vec![None; grid.n],
+                });
+                out.len() - 1
+            });
+            if let Some(slot) = out.get_mut(i).and_then(|o| o.vals.get_mut(step)) {
+                *slot = Some(slot.unwrap_or(0.0) + 1.0);
+            }
+        }
+    }
+    Ok(Val::Vector(out))
+}
+
+/// Whether `name` is a valid label name: any non-empty valid UTF-8 in Prometheus 3. Strings are decoded
+/// into Rust strings, where invalid bytes became U+FFFD, so that character marks an invalid name.
+pub(crate) fn valid_label_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('\u{fffd}')
+}

@@ -1,0 +1,183 @@
+//! Functions over range vectors (`rate(x[5m])`, `avg_over_time(q[1h:5m])`, ...): every window of every
+//! series is handed to the kernels in [`crate::functions`].
+
+use rayon::prelude::*;
+use strata_storage::METRIC_NAME;
+
+use super::QueryError;
+use super::eval::{Ty, eval_scalar, type_of};
+use super::selector::range_input;
+use super::value::{Ctx, EvalResult, Grid, Series, Val, fmt_go_float};
+use crate::functions::{Window, eval_range};
+use crate::parser::ast::{Call, Expr};
+use strata_storage::MatchOp;
+
+/// One series' output column, its first error and the invalid quantiles it saw.
+type SeriesOutcome = (Vec<Option<f64>>, Option<QueryError>, Vec<f64>);
+
+/// Whether this call has a range-vector argument.
+pub(crate) fn has_matrix_arg(c: &Call) -> bool {
+    c.args.iter().any(|a| type_of(a) == Ty::Matrix)
+}
+
+/// Evaluates a function whose arguments include one range vector.
+pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResult<Val> {
+    let name = c.func.as_str();
+    let Some(mi) = c.args.iter().position(|a| type_of(a) == Ty::Matrix) else {
+        return Err(QueryError::Execution(format!("function {name} expects a range vector")));
+    };
+    let mut params: Vec<Vec<f64>> = Vec::new();
+    for (i, a) in c.args.iter().enumerate() {
+        if i != mi {
+            params.push(eval_scalar(ctx, a, grid)?);
+        }
+    }
+    let matrix_expr = c
+        .args
+        .get(mi)
+        .ok_or_else(|| QueryError::Execution("missing argument".into()))?;
+    let input = range_input(ctx, matrix_expr, grid)?;
+    ctx.check()?;
+
+    if name == "absent_over_time" {
+        let mut present = vec![false; grid.n];
+        input.for_each_window(|_, step, _, _| {
+            if let Some(p) = present.get_mut(step) {
+                *p = true;
+            }
+        });
+        let vals: Vec<Option<f64>> = present.iter().map(|p| if *p { None } else { Some(1.0) }).collect();
+        if vals.iter().all(Option::is_none) {
+            return Ok(Val::Vector(Vec::new()));
+        }
+        return Ok(Val::Vector(vec![Series {
+            labels: absent_labels(matrix_expr),
+            drop_name: true,
+            vals,
+        }]));
+    }
+
+    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    // One column per series, computed in parallel; errors and bad quantiles come back with it.
+    let per_series: Vec<SeriesOutcome> = input
+        .series
+        .par_iter()
+        .map(|s| {
+            let mut col = vec![None; grid.n];
+            // Timeout and cancellation are checked once per series.
+            let mut err: Option<QueryError> = ctx.check().err();
+            let mut bad_q: Vec<f64> = Vec::new();
+            let mut step_params: Vec<f64> = Vec::with_capacity(params.len() + 1);
+            input.windows_of(s, |step, ts, vs| {
+                if err.is_some() {
+                    return;
+                }
+                let Some(&end) = input.ends.get(step) else { return };
+                step_params.clear();
+                step_params.extend(params.iter().map(|p| p.get(step).copied().unwrap_or(f64::NAN)));
+                match name {
+                    "double_exponential_smoothing" => {
+                        let sf = step_params.first().copied().unwrap_or(f64::NAN);
+                        let tf = step_params.get(1).copied().unwrap_or(f64::NAN);
+                        if let Some(msg) = crate::functions::smoothing_params_error(sf, tf) {
+                            err = Some(QueryError::Execution(msg));
+                            return;
+                        }
+                    }
+                    "predict_linear" => step_params.push(grid.t(step) as f64),
+                    "quantile_over_time" => {
+                        let q = step_params.first().copied().unwrap_or(f64::NAN);
+                        if (q.is_nan() || !(0.0..=1.0).contains(&q))
+                            && !bad_q.iter().any(|b| b.to_bits() == q.to_bits())
+                        {
+                            bad_q.push(q);
+                        }
+                    }
+                    _ => {}
+                }
+                let w = Window {
+                    ts,
+                    vs,
+                    range_start: end - input.range,
+                    range_end: end,
+                };
+                let out = if name == "present_over_time" {
+                    Some(1.0)
+                } else {
+                    eval_range(name, &w, &step_params)
+                };
+                if let Some(slot) = col.get_mut(step) {
+                    *slot = out;
+                }
+            });
+            (col, err, bad_q)
+        })
+        .collect();
+    let mut cols = Vec::with_capacity(per_series.len());
+    let mut bad_quantiles: Vec<f64> = Vec::new();
+    for (col, err, bad_q) in per_series {
+        if let Some(e) = err {
+            return Err(e);
+        }
+        for q in bad_q {
+            if !bad_quantiles.iter().any(|b| b.to_bits() == q.to_bits()) {
+                bad_quantiles.push(q);
+            }
+        }
+        cols.push(col);
+    }
+    for q in bad_quantiles {
+        ctx.warn(format!(
+            "PromQL warning: quantile value should be between 0 and 1, got {}",
+            fmt_go_float(q)
+        ));
+    }
+    let mut out = Vec::with_capacity(cols.len());
+    for (s, vals) in input.series.into_iter().zip(cols) {
+        if !vals.iter().any(Option::is_some) {
+            continue;
+        }
+        if matches!(name, "rate" | "increase")
+            && let Some(metric) = s.labels.get(METRIC_NAME)
+            && !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|suf| metric.ends_with(suf))
+        {
+            ctx.info(format!(
+                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
+            ));
+        }
+        out.push(Series {
+            labels: s.labels,
+            drop_name: !keep_name || s.drop_name,
+            vals,
+        });
+    }
+    let pts: usize = out.iter().map(Series::points).sum();
+    ctx.add_samples(pts)?;
+    Ok(Val::Vector(out))
+}
+
+/// The labels of `absent()`/`absent_over_time()` output: the equality matchers of the selector, except
+/// `__name__` and labels matched more than once.
+pub(crate) fn absent_labels(e: &Expr) -> strata_storage::Labels {
+    let matchers = match e {
+        Expr::VectorSelector(vs) => &vs.matchers,
+        Expr::MatrixSelector(ms) => &ms.selector.matchers,
+        _ => return Default::default(),
+    };
+    let mut l = strata_storage::Labels::default();
+    let mut has: Vec<&str> = Vec::new();
+    for m in matchers {
+        if m.name == METRIC_NAME {
+            continue;
+        }
+        if m.op == MatchOp::Equal && !has.contains(&m.name.as_str()) {
+            l.set(&m.name, &m.value);
+            has.push(&m.name);
+        } else {
+            l.remove(&m.name);
+        }
+    }
+    l
+}

@@ -1,0 +1,250 @@
+//! Export and import endpoints (VictoriaMetrics-compatible): `/api/v1/export`, `/api/v1/export/csv`,
+//! `/api/v1/import`, `/api/v1/import/csv`, `/api/v1/import/prometheus`, and the Influx line protocol
+//! on `/write` and `/api/v2/write`. Formats: `docs/formats.md`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::error::ApiError;
+use super::params::Params;
+use super::write::ingest;
+use super::{AppState, request_params};
+use crate::export::{self, ExportFormat, csv::CsvFormat};
+use crate::ingest::{self, Decoded, ImportFormat, LineError, csv::Columns, influx};
+
+/// Most bad lines quoted in one 400 answer.
+const MAX_LINES_REPORTED: usize = 10;
+
+/// The routes of this module, merged into [`super::router`].
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/export", get(export_json).post(export_json))
+        .route("/api/v1/export/csv", get(export_csv).post(export_csv))
+        .route("/api/v1/import", post(import_json))
+        .route("/api/v1/import/csv", post(import_csv))
+        .route("/api/v1/import/prometheus", post(import_prometheus))
+        .route("/write", post(influx_write))
+        .route("/api/v2/write", post(influx_write))
+}
+
+async fn export_json(
+    State(st): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q.as_deref(), &headers, &body);
+    export(st, &p, ExportFormat::JsonLines).await
+}
+
+async fn export_csv(
+    State(st): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q.as_deref(), &headers, &body);
+    let format = CsvFormat::parse(p.get("format").unwrap_or("")).map_err(ApiError::bad_data)?;
+    export(st, &p, ExportFormat::Csv(format)).await
+}
+
+/// Lists the matching series, then streams them (see [`crate::export`]).
+async fn export(st: Arc<AppState>, p: &Params, format: ExportFormat) -> Result<Response, ApiError> {
+    let storage = st.storage()?;
+    let sets = p.match_sets()?;
+    if sets.is_empty() {
+        return Err(ApiError::bad_data(
+            "missing `match[]` parameter, e.g. match[]={__name__!=\"\"}",
+        ));
+    }
+    let (start, end) = p.range_or_all()?;
+    let reader = storage.clone();
+    let series = tokio::task::spawn_blocking(move || export::list_series(&*reader, &sets, start, end))
+        .await
+        .map_err(|e| ApiError::internal(format!("export task failed: {e}")))??;
+    let content_type = format.content_type();
+    let stream = export::spawn(storage, series, start, end, format);
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+async fn import_json(
+    State(st): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    import(
+        st,
+        Params::parse(q.as_deref(), None),
+        &headers,
+        body,
+        ImportFormat::JsonLines,
+    )
+    .await
+}
+
+async fn import_csv(
+    State(st): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = Params::parse(q.as_deref(), None);
+    let desc = p.get("format").ok_or_else(|| {
+        ApiError::bad_data("missing `format` parameter, e.g. format=1:label:__name__,2:metric:value,3:time:unix_ms")
+    })?;
+    let cols = Columns::parse(desc).map_err(|e| ApiError::bad_data(format!("invalid parameter \"format\": {e}")))?;
+    import(st, p, &headers, body, ImportFormat::Csv(cols)).await
+}
+
+async fn import_prometheus(
+    State(st): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    import(
+        st,
+        Params::parse(q.as_deref(), None),
+        &headers,
+        body,
+        ImportFormat::Prometheus,
+    )
+    .await
+}
+
+async fn influx_write(
+    State(st): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = Params::parse(q.as_deref(), None);
+    let precision = match p.get("precision") {
+        None => influx::Precision::Nanos,
+        Some(s) => influx::Precision::parse(s).ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "invalid parameter \"precision\": {s:?}; want ns, us, ms, s, m or h"
+            ))
+        })?,
+    };
+    let opts = influx::Options {
+        db: p.get("db").map(str::to_string),
+        precision,
+    };
+    import(st, p, &headers, body, ImportFormat::Influx(opts)).await
+}
+
+/// Decodes a body, stores the good series, and answers 204, or 400 listing the bad lines.
+async fn import(
+    st: Arc<AppState>,
+    p: Params,
+    headers: &HeaderMap,
+    body: Bytes,
+    format: ImportFormat,
+) -> Result<Response, ApiError> {
+    if let Some(enc) = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok())
+        && !enc.eq_ignore_ascii_case("identity")
+    {
+        return Err(ApiError::bad_data(format!(
+            "unsupported Content-Encoding {enc:?}; send the body uncompressed"
+        ))
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let now = p.time("timestamp")?.unwrap_or_else(ingest::now_ms);
+    let extra = extra_labels(&p)?;
+    let decoded: Decoded = tokio::task::spawn_blocking(move || -> Result<Decoded, ApiError> {
+        let text = std::str::from_utf8(&body).map_err(|e| {
+            let line = body
+                .get(..e.valid_up_to())
+                .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+                + 1;
+            ApiError::bad_data(format!("line {line}: invalid UTF-8; nothing was stored"))
+        })?;
+        let mut d = ingest::decode(&format, text, now);
+        if !extra.is_empty() {
+            for s in &mut d.series {
+                for (k, v) in &extra {
+                    s.labels.set(k, v);
+                }
+            }
+        }
+        Ok(d)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("decode task failed: {e}")))??;
+    st.metadata.record(decoded.metadata);
+    let (_, rejected) = if decoded.series.is_empty() {
+        (0, Vec::new())
+    } else {
+        ingest(&st, decoded.series).await?
+    };
+    if decoded.errors.is_empty() && rejected.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Err(import_error(decoded.errors, rejected))
+}
+
+/// `extra_label=name=value` parameters, added to every imported series (as VictoriaMetrics does).
+fn extra_labels(p: &Params) -> Result<Vec<(String, String)>, ApiError> {
+    p.all("extra_label")
+        .into_iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    ApiError::bad_data(format!("invalid parameter \"extra_label\": {kv:?}; want name=value"))
+                })
+        })
+        .collect()
+}
+
+/// The 400 answer for a partially imported body: the bad lines (first ones quoted), then the series the
+/// storage refused. Everything else has been stored.
+pub fn import_error(lines: Vec<LineError>, rejected: Vec<String>) -> ApiError {
+    let mut parts: Vec<String> = lines.iter().take(MAX_LINES_REPORTED).map(ToString::to_string).collect();
+    if lines.len() > MAX_LINES_REPORTED {
+        parts.push(format!("and {} more bad lines", lines.len() - MAX_LINES_REPORTED));
+    }
+    let n_rej = rejected.len();
+    parts.extend(
+        rejected
+            .into_iter()
+            .take(MAX_LINES_REPORTED)
+            .map(|r| format!("series rejected: {r}")),
+    );
+    if n_rej > MAX_LINES_REPORTED {
+        parts.push(format!("and {} more rejected series", n_rej - MAX_LINES_REPORTED));
+    }
+    ApiError::bad_data(format!("{}; the other lines were stored", parts.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_lists_lines_first() {
+        let e = import_error(
+            vec![LineError::new(3, "bad"), LineError::new(7, "worse")],
+            vec!["up{}: invalid".into()],
+        );
+        assert_eq!(
+            e.message,
+            "line 3: bad; line 7: worse; series rejected: up{}: invalid; the other lines were stored"
+        );
+        let many: Vec<LineError> = (1..=12).map(|i| LineError::new(i, "x")).collect();
+        assert!(import_error(many, vec![]).message.contains("and 2 more bad lines"));
+    }
+}

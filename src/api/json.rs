@@ -1,0 +1,199 @@
+//! Hand-written JSON encoding of query results, byte-compatible with Prometheus: timestamps as seconds with
+//! up to three decimals (`1435781451.781`, `1.5` printed as `1.500` like Prometheus' `MarshalTimestamp`),
+//! sample values as strings in Go's shortest `'f'` format (`"NaN"`, `"+Inf"`, `"-Inf"`).
+
+use std::fmt::Write as _;
+
+use strata_query::{InstantSample, RangeSeries, Value};
+use strata_storage::Labels;
+
+/// Appends a timestamp in Prometheus' JSON form.
+pub fn write_timestamp(out: &mut String, t: i64) {
+    let (sign, abs) = if t < 0 {
+        ("-", t.unsigned_abs())
+    } else {
+        ("", t.unsigned_abs())
+    };
+    let _ = write!(out, "{sign}{}", abs / 1000);
+    let frac = abs % 1000;
+    if frac != 0 {
+        let _ = write!(out, ".{frac:03}");
+    }
+}
+
+/// Formats a sample value as Prometheus does (Go `strconv.FormatFloat(v, 'f', -1, 64)`).
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v == f64::INFINITY {
+        "+Inf".to_string()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_string()
+    } else {
+        // Rust's Display prints the shortest round-tripping digits without an exponent, as Go's 'f', -1 does.
+        format!("{v}")
+    }
+}
+
+/// Appends a JSON string literal.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a label set as a JSON object.
+pub fn write_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(out, &l.name);
+        out.push(':');
+        write_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+fn write_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push_str(",\"");
+    out.push_str(&format_value(v));
+    out.push_str("\"]");
+}
+
+fn write_vector(out: &mut String, v: &[InstantSample]) {
+    out.push('[');
+    for (i, s) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"metric\":");
+        write_labels(out, &s.labels);
+        out.push_str(",\"value\":");
+        write_point(out, s.t, s.v);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn write_matrix(out: &mut String, m: &[RangeSeries]) {
+    out.push('[');
+    let mut first = true;
+    for s in m.iter().filter(|s| !s.timestamps.is_empty()) {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str("{\"metric\":");
+        write_labels(out, &s.labels);
+        out.push_str(",\"values\":[");
+        for (i, (t, v)) in s.timestamps.iter().zip(&s.values).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_point(out, *t, *v);
+        }
+        out.push_str("]}");
+    }
+    out.push(']');
+}
+
+/// Appends `,"warnings":[...]` and `,"infos":[...]` when there are any.
+pub fn write_annotations(out: &mut String, warnings: &[String], infos: &[String]) {
+    for (key, list) in [("warnings", warnings), ("infos", infos)] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = write!(out, ",\"{key}\":[");
+        for (i, w) in list.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_str(out, w);
+        }
+        out.push(']');
+    }
+}
+
+/// The full success body of `/api/v1/query` and `/api/v1/query_range`.
+pub fn query_body(value: &Value, warnings: &[String], infos: &[String]) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"status\":\"success\",\"data\":{\"resultType\":\"");
+    match value {
+        Value::Scalar { t, v } => {
+            out.push_str("scalar\",\"result\":");
+            write_point(&mut out, *t, *v);
+        }
+        Value::String { t, v } => {
+            out.push_str("string\",\"result\":[");
+            write_timestamp(&mut out, *t);
+            out.push(',');
+            write_str(&mut out, v);
+            out.push(']');
+        }
+        Value::Vector(v) => {
+            out.push_str("vector\",\"result\":");
+            write_vector(&mut out, v);
+        }
+        Value::Matrix(m) => {
+            out.push_str("matrix\",\"result\":");
+            write_matrix(&mut out, m);
+        }
+    }
+    out.push('}');
+    write_annotations(&mut out, warnings, infos);
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_match_prometheus() {
+        let f = |t| {
+            let mut s = String::new();
+            write_timestamp(&mut s, t);
+            s
+        };
+        assert_eq!(f(1_435_781_451_781), "1435781451.781");
+        assert_eq!(f(1500), "1.500");
+        assert_eq!(f(1005), "1.005");
+        assert_eq!(f(2000), "2");
+        assert_eq!(f(-1500), "-1.500");
+    }
+
+    #[test]
+    fn values_match_go() {
+        assert_eq!(format_value(1.0), "1");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(format_value(1e-7), "0.0000001");
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(-0.0), "-0");
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut s = String::new();
+        write_str(&mut s, "a\"b\\c\n\u{1}");
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\"");
+    }
+}

@@ -1,0 +1,298 @@
+//! Decoding remote-write requests (1.0 and 2.0) into storage batches.
+//!
+//! Content negotiation follows the remote-write 2.0 specification: the `proto` parameter of
+//! `Content-Type: application/x-protobuf` selects the message (`prometheus.WriteRequest`, the default, or
+//! `io.prometheus.write.v2.Request`); anything else is answered 415. The body must be snappy block-compressed.
+
+use prost::Message;
+use strata_storage::{Labels, Sample, WriteSeries};
+
+use super::proto;
+use crate::metadata::MetricMetadata;
+
+/// Which remote-write message a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `prometheus.WriteRequest`.
+    V1,
+    /// `io.prometheus.write.v2.Request`.
+    V2,
+}
+
+/// Why a remote-write body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The content type names a message we do not speak (HTTP 415).
+    #[error(
+        "unsupported content type {0:?}: expected application/x-protobuf with proto=prometheus.WriteRequest or io.prometheus.write.v2.Request"
+    )]
+    UnsupportedContentType(String),
+    /// The content encoding is not snappy (HTTP 415).
+    #[error("unsupported content encoding {0:?}: remote write bodies must be snappy-compressed")]
+    UnsupportedEncoding(String),
+    /// The decompressed body would exceed the configured limit (HTTP 413).
+    #[error("decompressed request body of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Decompressed size announced by the snappy header.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Bad snappy data (HTTP 400).
+    #[error("snappy decode of {len}-byte body failed: {source}")]
+    Snappy {
+        /// Compressed length.
+        len: usize,
+        /// Decoder error.
+        source: snap::Error,
+    },
+    /// Bad protobuf (HTTP 400).
+    #[error("protobuf decode of {len}-byte message failed: {source}")]
+    Protobuf {
+        /// Decompressed length.
+        len: usize,
+        /// Decoder error.
+        source: prost::DecodeError,
+    },
+}
+
+/// Picks the protocol from the `Content-Type` header value (absent means 1.0).
+pub fn negotiate(content_type: Option<&str>) -> Result<Protocol, DecodeError> {
+    let Some(ct) = content_type else {
+        return Ok(Protocol::V1);
+    };
+    let mut parts = ct.split(';').map(str::trim);
+    let media = parts.next().unwrap_or("").to_ascii_lowercase();
+    if media != "application/x-protobuf" {
+        return Err(DecodeError::UnsupportedContentType(ct.to_string()));
+    }
+    for p in parts {
+        if let Some((k, v)) = p.split_once('=') {
+            if k.trim().eq_ignore_ascii_case("proto") {
+                return match v.trim().trim_matches('"') {
+                    "prometheus.WriteRequest" => Ok(Protocol::V1),
+                    "io.prometheus.write.v2.Request" => Ok(Protocol::V2),
+                    _ => Err(DecodeError::UnsupportedContentType(ct.to_string())),
+                };
+            }
+        }
+    }
+    Ok(Protocol::V1)
+}
+
+/// Checks the `Content-Encoding` header (absent is accepted as snappy, as Prometheus does).
+pub fn check_encoding(content_encoding: Option<&str>) -> Result<(), DecodeError> {
+    match content_encoding {
+        None => Ok(()),
+        Some(e) if e.trim().eq_ignore_ascii_case("snappy") => Ok(()),
+        Some(e) => Err(DecodeError::UnsupportedEncoding(e.to_string())),
+    }
+}
+
+/// Decompresses a snappy block body, refusing bodies that would inflate past `limit` bytes.
+pub fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+    let size = snap::raw::decompress_len(body).map_err(|source| DecodeError::Snappy {
+        len: body.len(),
+        source,
+    })?;
+    if size > limit {
+        return Err(DecodeError::TooLarge { size, limit });
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|source| DecodeError::Snappy {
+            len: body.len(),
+            source,
+        })
+}
+
+/// A decoded request: series to append, metadata to remember, and what was received but not stored.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// Series with their float samples.
+    pub series: Vec<WriteSeries>,
+    /// Series that are malformed before storage sees them (index into the request, reason).
+    pub invalid: Vec<String>,
+    /// Metric metadata carried by the request.
+    pub metadata: Vec<(String, MetricMetadata)>,
+    /// Native histogram samples received (not stored yet).
+    pub histograms: u64,
+    /// Exemplars received (not stored).
+    pub exemplars: u64,
+}
+
+/// Decodes an uncompressed protobuf message of the given protocol.
+pub fn decode(protocol: Protocol, buf: &[u8]) -> Result<Decoded, DecodeError> {
+    let len = buf.len();
+    match protocol {
+        Protocol::V1 => {
+            let req = proto::WriteRequest::decode(buf).map_err(|source| DecodeError::Protobuf { len, source })?;
+            Ok(from_v1(req))
+        }
+        Protocol::V2 => {
+            let req = proto::WriteRequestV2::decode(buf).map_err(|source| DecodeError::Protobuf { len, source })?;
+            Ok(from_v2(req))
+        }
+    }
+}
+
+fn samples(s: Vec<proto::Sample>) -> Vec<Sample> {
+    s.into_iter()
+        .map(|x| Sample {
+            t: x.timestamp,
+            v: x.value,
+        })
+        .collect()
+}
+
+fn from_v1(req: proto::WriteRequest) -> Decoded {
+    let mut out = Decoded::default();
+    for m in req.metadata {
+        out.metadata.push((
+            m.metric_family_name,
+            MetricMetadata {
+                kind: proto::metric_type_name(m.r#type),
+                help: m.help,
+                unit: m.unit,
+            },
+        ));
+    }
+    for ts in req.timeseries {
+        out.histograms += ts.histograms.len() as u64;
+        out.exemplars += ts.exemplars.len() as u64;
+        let labels = Labels::from_pairs(ts.labels.into_iter().map(|l| (l.name, l.value)));
+        if ts.samples.is_empty() {
+            continue;
+        }
+        out.series.push(WriteSeries {
+            labels,
+            samples: samples(ts.samples),
+        });
+    }
+    out
+}
+
+fn from_v2(req: proto::WriteRequestV2) -> Decoded {
+    let mut out = Decoded::default();
+    let sym = |i: u32| req.symbols.get(i as usize).map(String::as_str);
+    for (n, ts) in req.timeseries.into_iter().enumerate() {
+        out.histograms += ts.histograms.len() as u64;
+        out.exemplars += ts.exemplars.len() as u64;
+        if ts.labels_refs.len() % 2 != 0 {
+            out.invalid.push(format!(
+                "series {n}: odd number of label references ({})",
+                ts.labels_refs.len()
+            ));
+            continue;
+        }
+        let mut pairs = Vec::with_capacity(ts.labels_refs.len() / 2);
+        let mut bad = None;
+        for kv in ts.labels_refs.chunks_exact(2) {
+            let (Some(&k), Some(&v)) = (kv.first(), kv.get(1)) else {
+                continue;
+            };
+            match (sym(k), sym(v)) {
+                (Some(k), Some(v)) => pairs.push((k.to_string(), v.to_string())),
+                _ => {
+                    bad = Some(format!(
+                        "series {n}: label reference out of range ({k}, {v}) with {} symbols",
+                        req.symbols.len()
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(b) = bad {
+            out.invalid.push(b);
+            continue;
+        }
+        let labels = Labels::from_pairs(pairs);
+        if let (Some(md), Some(name)) = (&ts.metadata, labels.metric_name()) {
+            if md.r#type != 0 || md.help_ref != 0 || md.unit_ref != 0 {
+                out.metadata.push((
+                    name.to_string(),
+                    MetricMetadata {
+                        kind: proto::metric_type_name(md.r#type),
+                        help: sym(md.help_ref).unwrap_or("").to_string(),
+                        unit: sym(md.unit_ref).unwrap_or("").to_string(),
+                    },
+                ));
+            }
+        }
+        if ts.samples.is_empty() {
+            continue;
+        }
+        out.series.push(WriteSeries {
+            labels,
+            samples: samples(ts.samples),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_the_spec() {
+        assert_eq!(negotiate(None).unwrap(), Protocol::V1);
+        assert_eq!(negotiate(Some("application/x-protobuf")).unwrap(), Protocol::V1);
+        assert_eq!(
+            negotiate(Some("application/x-protobuf;proto=prometheus.WriteRequest")).unwrap(),
+            Protocol::V1
+        );
+        assert_eq!(
+            negotiate(Some("application/x-protobuf; proto=io.prometheus.write.v2.Request")).unwrap(),
+            Protocol::V2
+        );
+        assert!(negotiate(Some("application/x-protobuf;proto=foo.Bar")).is_err());
+        assert!(negotiate(Some("application/json")).is_err());
+    }
+
+    #[test]
+    fn v2_resolves_symbols_and_rejects_bad_refs() {
+        let req = proto::WriteRequestV2 {
+            symbols: vec![
+                "".into(),
+                "__name__".into(),
+                "up".into(),
+                "job".into(),
+                "a".into(),
+                "help text".into(),
+            ],
+            timeseries: vec![
+                proto::TimeSeriesV2 {
+                    labels_refs: vec![1, 2, 3, 4],
+                    samples: vec![proto::Sample {
+                        value: 1.0,
+                        timestamp: 1000,
+                    }],
+                    metadata: Some(proto::MetadataV2 {
+                        r#type: 2,
+                        help_ref: 5,
+                        unit_ref: 0,
+                    }),
+                    ..Default::default()
+                },
+                proto::TimeSeriesV2 {
+                    labels_refs: vec![1, 99],
+                    ..Default::default()
+                },
+            ],
+        };
+        let d = decode(Protocol::V2, &req.encode_to_vec()).unwrap();
+        assert_eq!(d.series.len(), 1);
+        assert_eq!(d.series[0].labels.get("job"), Some("a"));
+        assert_eq!(d.invalid.len(), 1);
+        assert_eq!(d.metadata[0].1.kind, "gauge");
+        assert_eq!(d.metadata[0].1.help, "help text");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(decompress(b"\xff\xff\xff\xff\xff\xff", 1 << 20).is_err());
+        assert!(decode(Protocol::V1, b"\x0a\xff\xff\xff").is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! The scaled-decimal value encodings `DecimalDelta` and `DecimalDoubleDelta` (`docs/format/chunks.md`,
+//! "scaled integers"): values that are exact short decimals (`1234.56`, integer gauges) are stored as
+//! `m = v × 10^scale` in `i64`, first- or second-differenced and Rice-coded. Every value's round trip is
+//! verified bit-exact while encoding; values that fail become exceptions.
+
+use super::bits::{ByteReader, corrupt, put_uvarint, put_varint, unzigzag, zigzag};
+use super::exceptions::{self, Exception};
+use super::residuals::{self, ResidualReader};
+use crate::Result;
+
+/// Largest decimal scale: `10^18` is exact in `f64` and below `i64::MAX`.
+pub(crate) const MAX_SCALE: u8 = 18;
+
+/// `10^s` for `s` in `0..=MAX_SCALE`, all exact in `f64`.
+const POW10: [f64; MAX_SCALE as usize + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+];
+
+/// Scaled values are kept below this magnitude so that `as i64` never saturates.
+const I64_LIMIT: f64 = 9.2e18;
+
+/// Whether the differences are first (`Delta`) or second (`DoubleDelta`) order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// `m_i = m_{i-1} + bias + mult × r_i`.
+    Delta,
+    /// `d_i = d_{i-1} + mult × r_i`, `m_i = m_{i-1} + d_i`.
+    DoubleDelta,
+}
+
+/// The decoder's formula: `(m as f64) / 10^scale`.
+#[inline]
+pub(crate) fn unscale(m: i64, scale: u8) -> f64 {
+    (m as f64) / POW10.get(usize::from(scale)).copied().unwrap_or(1.0)
+}
+
+/// `v × 10^scale` as an `i64` if decoding it gives back exactly the bits of `v`.
+#[inline]
+pub(crate) fn scaled(v: f64, scale: u8) -> Option<i64> {
+    let x = v * *POW10.get(usize::from(scale))?;
+    if !x.is_finite() || x.abs() >= I64_LIMIT {
+        return None;
+    }
+    let m = x.round() as i64;
+    (unscale(m, scale).to_bits() == v.to_bits()).then_some(m)
+}
+
+/// The smallest scale at which `v` round-trips, if any.
+pub(crate) fn min_scale(v: f64) -> Option<u8> {
+    if !v.is_finite() {
+        return None;
+    }
+    (0..=MAX_SCALE).find(|&s| scaled(v, s).is_some())
+}
+
+/// The candidate scales worth trying for a column whose per-value minimal scales are `scales`: the largest
+/// one (fewest exceptions) and smaller ones that turn at most an eighth of the samples into exceptions.
+pub(crate) fn candidate_scales(scales: &[Option<u8>]) -> Vec<u8> {
+    let n = scales.len();
+    let mut hist = [0usize; MAX_SCALE as usize + 1];
+    let mut none = 0usize;
+    for s in scales {
+        match s.and_then(|s| hist.get_mut(usize::from(s))) {
+            Some(slot) => *slot += 1,
+            None => none += 1,
+        }
+    }
+    if none * 2 > n {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // Walk from the largest scale down; `above` counts values needing more than `s`.
+    let mut above = none;
+    for s in (0..=MAX_SCALE).rev() {
+        let here = hist.get(usize::from(s)).copied().unwrap_or(0);
+        if here == 0 {
+            continue;
+        }
+        if out.is_empty() || above * 8 <= n {
+            out.push(s);
+        }
+        above += here;
+        if out.len() == 4 {
+            break;
+        }
+    }
+    out
+}
+
+/// Encodes `vs` at `scale` with differences of `order`; values needing a larger scale are exceptions.
+pub(crate) fn encode(vs: &[f64], scales: &[Option<u8>], scale: u8, order: Order, out: &mut Vec<u8>) {
+    let mut list: Vec<Exception> = Vec::new();
+    let mut ms: Vec<i64> = Vec::with_capacity(vs.len());
+    for (i, (&v, &s)) in vs.iter().zip(scales).enumerate() {
+        match s.filter(|&s| s <= scale).and_then(|_| scaled(v, scale)) {
+            Some(m) => ms.push(m),
+            None => list.push((i, v.to_bits())),
+        }
+    }
+    exceptions::encode(&list, out);
+    let Some(&m0) = ms.first() else {
+        return;
+    };
+    let ds: Vec<i64> = ms
+        .iter()
+        .zip(ms.iter().skip(1))
+        .map(|(a, b)| b.wrapping_sub(*a))
+        .collect();
+    let bias = match order {
+        // Centre the differences on their median: a counter's steady increment costs nothing.
+        Order::Delta => {
+            let mut sorted = ds.clone();
+            let mid = sorted.len() / 2;
+            if sorted.is_empty() {
+                0
+            } else {
+                *sorted.select_nth_unstable(mid).1
+            }
+        }
+        Order::DoubleDelta => 0,
+    };
+    let mut rs = Vec::with_capacity(ds.len());
+    let mut d_prev = 0i64;
+    for &d in &ds {
+        rs.push(match order {
+            Order::Delta => d.wrapping_sub(bias),
+            Order::DoubleDelta => d.wrapping_sub(d_prev),
+        });
+        d_prev = d;
+    }
+    // Common factor of the residuals (byte gauges counted in pages, counters in steps of 1024, ...). It
+    // divides every residual as an integer, so `mult × (r / mult)` gives `r` back exactly.
+    let mult = rs.iter().fold(0u64, |g, r| gcd(g, r.unsigned_abs())).max(1);
+    let zs: Vec<u64> = rs.iter().map(|r| zigzag(r.wrapping_div(mult as i64))).collect();
+    out.push(scale);
+    put_varint(out, m0);
+    put_uvarint(out, mult);
+    if order == Order::Delta {
+        put_varint(out, bias);
+    }
+    residuals::encode(&zs, out);
+}
+
+/// Greatest common divisor.
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Decodes a `Decimal*` section of `count` values.
+pub(crate) fn decode(r: &mut ByteReader<'_>, count: usize, order: Order, vs: &mut Vec<f64>) -> Result<()> {
+    let list = exceptions::decode(r, count)?;
+    let regular = count - list.len();
+    if regular == 0 {
+        return exceptions::merge(count, &list, || Err(corrupt("no regular value")), vs);
+    }
+    let scale = r.u8()?;
+    if scale > MAX_SCALE {
+        return Err(corrupt(format!("decimal scale {scale} above {MAX_SCALE}")));
+    }
+    let mut m = r.varint()?;
+    let mult = r.uvarint()? as i64;
+    let bias = match order {
+        Order::Delta => r.varint()?,
+        Order::DoubleDelta => 0,
+    };
+    let mut res = ResidualReader::new(r)?;
+    let mut d = 0i64;
+    let mut first = true;
+    exceptions::merge(
+        count,
+        &list,
+        || {
+            if first {
+                first = false;
+            } else {
+                let step = unzigzag(res.next()?).wrapping_mul(mult);
+                d = match order {
+                    Order::Delta => step.wrapping_add(bias),
+                    Order::DoubleDelta => d.wrapping_add(step),
+                };
+                m = m.wrapping_add(d);
+            }
+            Ok(unscale(m, scale))
+        },
+        vs,
+    )?;
+    res.finish(r)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn min_scales() {
+        assert_eq!(min_scale(1234.56), Some(2));
+        assert_eq!(min_scale(42.0), Some(0));
+        assert_eq!(min_scale(0.0), Some(0));
+        assert_eq!(min_scale(-0.0), None);
+        assert_eq!(min_scale(0.1), Some(1));
+        assert_eq!(min_scale(-7.125), Some(3));
+        assert_eq!(min_scale(f64::NAN), None);
+        assert_eq!(min_scale(f64::INFINITY), None);
+        assert_eq!(min_scale(f64::MIN_POSITIVE / 4.0), None);
+        assert_eq!(min_scale(0.1 + 0.2), Some(17)); // 0.30000000000000004 exactly
+        assert_eq!(min_scale(1e300), None);
+    }
+
+    #[test]
+    fn candidates_prefer_few_exceptions() {
+        assert_eq!(candidate_scales(&[Some(2), Some(0), Some(1)]), vec![2]);
+        let mut s = vec![Some(0); 100];
+        s[3] = Some(9);
+        s[4] = None;
+        assert_eq!(candidate_scales(&s), vec![9, 0]);
+        assert!(candidate_scales(&[None, None, Some(1)]).is_empty());
+    }
+}

@@ -1,0 +1,86 @@
+//! The compactness figure on the node_exporter-like workload (`workload.rs`). Run with
+//! `cargo test -p strata-storage --release chunk::tests::compression -- --nocapture` to see the table; the
+//! asserts guard against regressions of the figures recorded in `docs/performance.md`.
+
+use super::super::{HeadChunk, chunk_meta, encode_chunk};
+use super::workload::{CHUNK_SAMPLES, Kind, node_exporter};
+use std::collections::BTreeMap;
+
+/// Per-kind totals.
+#[derive(Default)]
+struct Totals {
+    samples: usize,
+    /// Sealed chunk bytes.
+    sealed: usize,
+    /// Sealed bytes of the same chunks with all values 0: header, timestamps and checksum alone.
+    ts_only: usize,
+    /// Head chunk bits.
+    head_bits: usize,
+    /// Chunks per (timestamp, value) encoding.
+    encodings: BTreeMap<String, usize>,
+}
+
+fn measure(jitter_ms: i64) -> BTreeMap<&'static str, Totals> {
+    let mut by_kind: BTreeMap<&'static str, Totals> = BTreeMap::new();
+    for s in node_exporter(0x5eed, 2000, jitter_ms) {
+        let bytes = encode_chunk(&s.ts, &s.vs).unwrap();
+        let meta = chunk_meta(&bytes).unwrap();
+        let ts_only = encode_chunk(&s.ts, &vec![0.0; s.ts.len()]).unwrap().len();
+        let mut head = HeadChunk::new();
+        for (&t, &v) in s.ts.iter().zip(&s.vs) {
+            head.append(t, v).unwrap();
+        }
+        for key in [s.kind.name(), "all"] {
+            let t = by_kind.entry(key).or_default();
+            t.samples += s.ts.len();
+            t.sealed += bytes.len();
+            t.ts_only += ts_only;
+            t.head_bits += head.encoded_bits();
+            *t.encodings
+                .entry(format!("{:?}/{:?}", meta.ts_encoding, meta.encoding))
+                .or_default() += 1;
+        }
+    }
+    by_kind
+}
+
+/// (sealed, of which header + timestamps, head) in bytes per sample.
+fn per_sample(t: &Totals) -> (f64, f64, f64) {
+    let n = t.samples as f64;
+    (t.sealed as f64 / n, t.ts_only as f64 / n, t.head_bits as f64 / 8.0 / n)
+}
+
+#[test]
+fn node_exporter_bytes_per_sample() {
+    println!("node_exporter-like workload: 2000 series x {CHUNK_SAMPLES} samples, 15 s scrapes");
+    let mut by_jitter = BTreeMap::new();
+    for jitter in [0, 2, 5, 20, 50] {
+        let totals = measure(jitter);
+        println!("\njitter ±{jitter} ms   sealed B/sample (hdr+ts part)  head B/sample  encodings (ts/value: chunks)");
+        for kind in Kind::ALL.iter().map(|k| k.name()).chain(["all"]) {
+            let t = &totals[kind];
+            let (sealed, ts, head) = per_sample(t);
+            println!("  {kind:<14} {sealed:>10.3} ({ts:.3}) {head:>18.3}   {:?}", t.encodings);
+        }
+        by_jitter.insert(jitter, totals);
+    }
+    // Regression guards, a few percent above the figures in docs/performance.md.
+    let sealed = |j: i64, k: &str| per_sample(&by_jitter[&j][k]).0;
+    let head = |j: i64, k: &str| per_sample(&by_jitter[&j][k]).2;
+    let limits = [
+        (0, "constant", 0.20, 0.45),
+        (0, "counter 0.01", 0.75, 1.25),
+        (0, "all", 1.12, 1.65),
+        (5, "constant", 0.72, 1.18),
+        (5, "counter 0.01", 1.27, 1.95),
+        (5, "all", 1.65, 2.35),
+    ];
+    for (jitter, kind, max_sealed, max_head) in limits {
+        let (s, h) = (sealed(jitter, kind), head(jitter, kind));
+        assert!(
+            s <= max_sealed,
+            "±{jitter} ms {kind}: sealed {s:.3} B/sample > {max_sealed}"
+        );
+        assert!(h <= max_head, "±{jitter} ms {kind}: head {h:.3} B/sample > {max_head}");
+    }
+}

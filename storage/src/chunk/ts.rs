@@ -1,0 +1,220 @@
+//! Sealed timestamp encodings (`docs/format/chunks.md`, "Timestamp encodings"): `Regular` (nothing stored),
+//! `DeltaOfDelta` and `Grid`, both as residual blocks. The first and last timestamps come from the header
+//! (`min_t`, `max_t`), so only the samples in between are coded.
+
+use super::TsEncoding;
+use super::bits::{ByteReader, corrupt, put_varint, unzigzag, zigzag};
+use super::residuals::{self, ResidualReader};
+use crate::Result;
+
+/// The wrapping differences of consecutive timestamps.
+fn intervals(ts: &[i64]) -> impl Iterator<Item = i64> + '_ {
+    ts.iter().zip(ts.iter().skip(1)).map(|(a, b)| b.wrapping_sub(*a))
+}
+
+/// The median of the chunk's intervals (wrapping differences): the delta-of-delta `step`.
+fn median_step(ts: &[i64]) -> i64 {
+    let mut deltas: Vec<i64> = intervals(ts).collect();
+    let mid = deltas.len() / 2;
+    if deltas.is_empty() {
+        return 0;
+    }
+    *deltas.select_nth_unstable(mid).1
+}
+
+/// The grid's `step`: each sample is assigned a slot (its offset from `t_0` in median intervals, so
+/// missed scrapes skip slots), then the step is the least-squares slope of time over slot, rounded. For
+/// jittered scrapes this recovers the configured interval exactly, where the median interval can be off
+/// by a millisecond or two and the error would accumulate along the chunk.
+fn grid_step(ts: &[i64], median: i64) -> i64 {
+    let Some(&t0) = ts.first() else {
+        return median;
+    };
+    if median <= 0 {
+        return median;
+    }
+    let (mut sxy, mut sxx) = (0f64, 0f64);
+    for &t in ts {
+        let x = t.wrapping_sub(t0) as f64;
+        let slot = (x / median as f64).round();
+        sxy += slot * x;
+        sxx += slot * slot;
+    }
+    if sxx > 0.0 { (sxy / sxx).round() as i64 } else { median }
+}
+
+/// Whether the grid re-anchors after residual `r` (a gap or a phase change).
+#[inline]
+fn reanchors(r: i64, step: i64) -> bool {
+    r.unsigned_abs() > step.unsigned_abs() / 2
+}
+
+/// Zig-zagged delta-of-delta residuals of the inner samples `1..n-1`.
+fn dod_residuals(ts: &[i64], step: i64) -> Vec<u64> {
+    let inner = ts.len().saturating_sub(2);
+    let mut zs = Vec::with_capacity(inner);
+    let mut d_prev = step;
+    for d in intervals(ts).take(inner) {
+        zs.push(zigzag(d.wrapping_sub(d_prev)));
+        d_prev = d;
+    }
+    zs
+}
+
+/// Grid residuals of the inner samples (signed), following the re-anchoring rule.
+fn grid_residuals(ts: &[i64], step: i64, offset: i64) -> Vec<i64> {
+    let inner = ts.len().saturating_sub(2);
+    let mut rs = Vec::with_capacity(inner);
+    let Some(&t0) = ts.first() else {
+        return rs;
+    };
+    let mut g = t0.wrapping_add(offset);
+    for &t in ts.iter().skip(1).take(inner) {
+        g = g.wrapping_add(step);
+        let r = t.wrapping_sub(g);
+        if reanchors(r, step) {
+            g = t.wrapping_add(offset);
+        }
+        rs.push(r);
+    }
+    rs
+}
+
+/// Whether all intervals equal `span / (n-1)` exactly.
+fn is_regular(ts: &[i64]) -> bool {
+    let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
+        return true;
+    };
+    if ts.len() <= 2 {
+        return true;
+    }
+    let span = last.wrapping_sub(first) as u64;
+    let gaps = (ts.len() - 1) as u64;
+    if !span.is_multiple_of(gaps) {
+        return false;
+    }
+    let step = (span / gaps) as i64;
+    intervals(ts).all(|d| d == step)
+}
+
+/// The step every coded mode predicts from the header alone, `span / (count-1)`, so that only a small
+/// adjustment needs storing.
+fn base_step(min_t: i64, max_t: i64, count: usize) -> i64 {
+    let gaps = count.saturating_sub(1).max(1) as u64;
+    (max_t.wrapping_sub(min_t) as u64 / gaps) as i64
+}
+
+/// Length of `v` as a signed varint.
+fn varint_len(v: i64) -> usize {
+    (64 - (zigzag(v) | 1).leading_zeros()).div_ceil(7) as usize
+}
+
+/// Encodes the timestamp section with the smallest encoding; returns which one was used.
+pub(crate) fn encode(ts: &[i64], out: &mut Vec<u8>) -> TsEncoding {
+    let (Some(&min_t), Some(&max_t)) = (ts.first(), ts.last()) else {
+        return TsEncoding::Regular;
+    };
+    if is_regular(ts) {
+        return TsEncoding::Regular;
+    }
+    let base = base_step(min_t, max_t, ts.len());
+
+    let dod_step = median_step(ts);
+    let dod = dod_residuals(ts, dod_step);
+    let dod_size = varint_len(dod_step.wrapping_sub(base)) + residuals::encoded_len(&dod);
+
+    let step = grid_step(ts, dod_step);
+    // Pass 1 without offset, then centre the residuals on their median.
+    let mut kept: Vec<i64> = grid_residuals(ts, step, 0)
+        .into_iter()
+        .filter(|&r| !reanchors(r, step))
+        .collect();
+    let mid = kept.len() / 2;
+    let offset = if kept.is_empty() {
+        0
+    } else {
+        *kept.select_nth_unstable(mid).1
+    };
+    let grid: Vec<u64> = grid_residuals(ts, step, offset).into_iter().map(zigzag).collect();
+    let grid_size = varint_len(step.wrapping_sub(base)) + varint_len(offset) + residuals::encoded_len(&grid);
+
+    if grid_size < dod_size {
+        put_varint(out, step.wrapping_sub(base));
+        put_varint(out, offset);
+        residuals::encode(&grid, out);
+        TsEncoding::Grid
+    } else {
+        put_varint(out, dod_step.wrapping_sub(base));
+        residuals::encode(&dod, out);
+        TsEncoding::DeltaOfDelta
+    }
+}
+
+/// Decodes the timestamp section, appending `count` timestamps to `out`.
+pub(crate) fn decode(
+    encoding: TsEncoding,
+    r: &mut ByteReader<'_>,
+    count: usize,
+    min_t: i64,
+    max_t: i64,
+    out: &mut Vec<i64>,
+) -> Result<()> {
+    let start = out.len();
+    out.push(min_t);
+    let inner = count.saturating_sub(2);
+    match encoding {
+        TsEncoding::Regular => {
+            if count >= 2 {
+                let span = max_t.wrapping_sub(min_t) as u64;
+                let gaps = (count - 1) as u64;
+                if !span.is_multiple_of(gaps) {
+                    return Err(corrupt(format!(
+                        "regular timestamps: span {span} not divisible by {gaps} intervals"
+                    )));
+                }
+                let step = (span / gaps) as i64;
+                let mut t = min_t;
+                for _ in 0..inner {
+                    t = t.wrapping_add(step);
+                    out.push(t);
+                }
+            }
+        }
+        TsEncoding::DeltaOfDelta => {
+            let step = r.varint()?.wrapping_add(base_step(min_t, max_t, count));
+            let mut res = ResidualReader::new(r)?;
+            let mut t = min_t;
+            let mut d = step;
+            for _ in 0..inner {
+                d = d.wrapping_add(unzigzag(res.next()?));
+                t = t.wrapping_add(d);
+                out.push(t);
+            }
+            res.finish(r)?;
+        }
+        TsEncoding::Grid => {
+            let step = r.varint()?.wrapping_add(base_step(min_t, max_t, count));
+            let offset = r.varint()?;
+            let mut res = ResidualReader::new(r)?;
+            let mut g = min_t.wrapping_add(offset);
+            for _ in 0..inner {
+                g = g.wrapping_add(step);
+                let residual = unzigzag(res.next()?);
+                let t = g.wrapping_add(residual);
+                if reanchors(residual, step) {
+                    g = t.wrapping_add(offset);
+                }
+                out.push(t);
+            }
+            res.finish(r)?;
+        }
+    }
+    if count >= 2 {
+        out.push(max_t);
+    }
+    let decoded = out.get(start..).unwrap_or_default();
+    if decoded.iter().zip(decoded.iter().skip(1)).any(|(a, b)| a >= b) {
+        return Err(corrupt("timestamps not strictly increasing"));
+    }
+    Ok(())
+}

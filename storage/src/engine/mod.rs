@@ -1,0 +1,193 @@
+//! The storage engine: [`Storage`] ties the WAL, the head, the series index and RocksDB together.
+//!
+//! Write path (`append.rs`): validate → look up / create series refs → one WAL write (series records before
+//! samples) → head (in-order chunk or out-of-order buffer) → commit per [`FsyncPolicy`] (group commit).
+//! Full chunks are sealed into RocksDB inline; `maintain` (`seal.rs`) seals idle data and deletes WAL segments
+//! whose data is all sealed. Reads (`read.rs`) merge sealed chunks, head chunk and out-of-order buffer.
+//! Formats: `docs/format/wal.md`, `docs/format/rocksdb.md`, `docs/format/refs.md`.
+
+mod append;
+mod delete;
+mod open;
+mod read;
+mod seal;
+mod status;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use rocksdb::DB;
+
+use crate::error::{Error, Result};
+use crate::head::Head;
+use crate::index::{Cardinality, Index};
+use crate::labels::Labels;
+use crate::read::Sample;
+pub use crate::wal::FsyncPolicy;
+use crate::wal::Wal;
+
+/// Name of the RocksDB directory inside the data directory.
+pub const DB_DIR: &str = "db";
+/// Name of the WAL directory inside the data directory.
+pub const WAL_DIR: &str = "wal";
+
+/// Upper bound on the time span (max_t − min_t) of any sealed chunk: reads stop scanning a series once chunk
+/// keys pass `maxt + MAX_CHUNK_SPAN_MS`. One day; `chunk_max_span_ms` is clamped to it.
+pub const MAX_CHUNK_SPAN_MS: i64 = 24 * 3600 * 1000;
+
+/// Options of [`Storage::open`].
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// The data directory: RocksDB under `<dir>/db`, the WAL under `<dir>/wal`.
+    pub data_dir: PathBuf,
+    /// When the WAL is fsynced (default [`FsyncPolicy::Always`]).
+    pub wal_fsync: FsyncPolicy,
+    /// A head chunk is sealed once it holds this many samples (default 120, at most 65535).
+    pub chunk_max_samples: usize,
+    /// A head chunk is sealed before a sample would make it span more than this (ms, default 2 h, at most
+    /// [`MAX_CHUNK_SPAN_MS`]).
+    pub chunk_max_span_ms: i64,
+    /// `maintain` seals head data of series that received no write for this long (ms, default 30 min).
+    pub head_idle_seal_ms: i64,
+}
+
+impl StorageOptions {
+    /// Defaults for the data directory `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        StorageOptions {
+            data_dir: data_dir.into(),
+            wal_fsync: FsyncPolicy::Always,
+            chunk_max_samples: 120,
+            chunk_max_span_ms: 2 * 3600 * 1000,
+            head_idle_seal_ms: 30 * 60 * 1000,
+        }
+    }
+}
+
+/// One series of a write batch.
+#[derive(Debug, Clone)]
+pub struct WriteSeries {
+    /// The series' labels, `__name__` included.
+    pub labels: Labels,
+    /// Its samples, in any order.
+    pub samples: Vec<Sample>,
+}
+
+/// A series of a batch that was not written.
+#[derive(Debug)]
+pub struct SeriesRejection {
+    /// Position of the series in the batch.
+    pub index: usize,
+    /// Why it was rejected.
+    pub error: Error,
+}
+
+/// What [`Storage::append`] did.
+#[derive(Debug, Default)]
+pub struct AppendReport {
+    /// Samples written (of the series that were accepted).
+    pub samples_appended: u64,
+    /// Series that were rejected, with reasons; the others were written.
+    pub rejected: Vec<SeriesRejection>,
+}
+
+/// A snapshot of the engine's counters and gauges.
+#[derive(Debug, Clone, Default)]
+pub struct StorageMetrics {
+    /// Samples appended since start (WAL replay not included).
+    pub samples_appended: u64,
+    /// Of those, samples at or before their series' newest in-order timestamp.
+    pub samples_out_of_order: u64,
+    /// Series created since start.
+    pub series_created: u64,
+    /// Series currently known (= index size).
+    pub head_series: u64,
+    /// Non-empty head chunks and out-of-order buffers.
+    pub head_chunks: u64,
+    /// Chunks written to RocksDB since start.
+    pub chunks_sealed: u64,
+    /// WAL bytes written since start.
+    pub wal_bytes_written: u64,
+    /// WAL fsyncs since start.
+    pub wal_fsyncs: u64,
+    /// Bytes on disk: RocksDB live SST files plus WAL segments.
+    pub disk_bytes: u64,
+    /// Approximate memory of the head: series state, chunks, out-of-order buffers and the series index.
+    pub head_bytes: u64,
+}
+
+/// What `/api/v1/status/tsdb` reports.
+#[derive(Debug, Clone)]
+pub struct TsdbStatus {
+    /// Series in the index.
+    pub num_series: u64,
+    /// Distinct label pairs.
+    pub num_label_pairs: u64,
+    /// Sealed chunks plus non-empty head chunks and out-of-order buffers.
+    pub chunk_count: u64,
+    /// Smallest sample timestamp (approximate, see `docs/format/rocksdb.md`); 0 when empty.
+    pub min_time: i64,
+    /// Largest sample timestamp; 0 when empty.
+    pub max_time: i64,
+    /// Cardinality statistics from the index, top `limit` entries per list.
+    pub cardinality: Cardinality,
+}
+
+#[derive(Default)]
+struct Counters {
+    samples_appended: AtomicU64,
+    samples_out_of_order: AtomicU64,
+    series_created: AtomicU64,
+    chunks_sealed: AtomicU64,
+}
+
+/// The storage engine. `Send + Sync`: share it in an `Arc` and call it from many threads.
+pub struct Storage {
+    opts: StorageOptions,
+    db: DB,
+    wal: Wal,
+    head: Head,
+    index: RwLock<Index>,
+    /// Serialises WAL writes with head updates (so replay order equals apply order), deletes and WAL truncation.
+    append_lock: Mutex<()>,
+    /// The next series ref to hand out.
+    next_ref: AtomicU64,
+    /// The next chunk seal sequence number.
+    next_seq: AtomicU64,
+    closed: AtomicBool,
+    counters: Counters,
+}
+
+impl Storage {
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily> {
+        crate::db::cf(&self.db, name)
+    }
+
+    /// Flushes and closes: seals the head, flushes RocksDB, empties the WAL. Later writes fail with
+    /// [`Error::Closed`]; reads keep working.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.flush()?;
+        self.closed.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,247 @@
+//! Opening a data directory: RocksDB, the series index rebuilt from the `series` column family, per-series
+//! time ranges from the chunk keys, then WAL replay.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use rocksdb::{IteratorMode, WriteBatch};
+
+use super::{Counters, DB_DIR, MAX_CHUNK_SPAN_MS, Storage, StorageOptions, WAL_DIR, now_ms};
+use crate::chunk::{MAX_SAMPLES, chunk_meta};
+use crate::db::keys::{ChunkKey, TIER_RAW, decode_series_key, series_key};
+use crate::db::{self, CF_META, CF_RAW, CF_SERIES, META_NEXT_REF_KEY, decode_series_value, encode_series_value};
+use crate::error::{Error, Result};
+use crate::head::{Head, HeadSeries};
+use crate::index::{Index, SeriesRef};
+use crate::wal::record::Record;
+use crate::wal::{self, Wal, reader};
+
+impl Storage {
+    /// Opens or creates the data directory (RocksDB under `<dir>/db`, the WAL under `<dir>/wal`) and replays
+    /// the WAL. Torn or corrupt WAL records, corrupt series entries and corrupt chunks are detected by their
+    /// checksums, logged with `tracing::warn!` and skipped: the storage opens with what is intact.
+    pub fn open(mut opts: StorageOptions) -> Result<Storage> {
+        opts.chunk_max_samples = opts.chunk_max_samples.clamp(1, MAX_SAMPLES);
+        opts.chunk_max_span_ms = opts.chunk_max_span_ms.clamp(1, MAX_CHUNK_SPAN_MS);
+        opts.head_idle_seal_ms = opts.head_idle_seal_ms.max(0);
+        let db_dir = opts.data_dir.join(DB_DIR);
+        let wal_dir = opts.data_dir.join(WAL_DIR);
+        for d in [&db_dir, &wal_dir] {
+            std::fs::create_dir_all(d).map_err(|e| Error::Io {
+                path: d.clone(),
+                source: e,
+            })?;
+        }
+        let db = db::open(&db_dir)?;
+        let mut index = Index::new();
+        let head = Head::new();
+        let mut next_ref = load_series(&db, &mut index, &head)?;
+        let next_seq = scan_chunks(&db, &head)?;
+        if let Some(v) = db.get_cf(db::cf(&db, CF_META)?, META_NEXT_REF_KEY)? {
+            let b: [u8; 8] = v.as_slice().try_into().map_err(|_| Error::Corrupt {
+                what: "meta next_series_ref",
+                reason: format!("length {}", v.len()),
+            })?;
+            next_ref = next_ref.max(u64::from_be_bytes(b));
+        }
+        let segments = wal::list_segments(&wal_dir)?;
+        let first_seg = segments.last().map_or(1, |(n, _)| n + 1);
+        let wal = Wal::create(&wal_dir, first_seg, opts.wal_fsync)?;
+        let storage = Storage {
+            opts,
+            db,
+            wal,
+            head,
+            index: RwLock::new(index),
+            append_lock: Mutex::new(()),
+            next_ref: AtomicU64::new(next_ref.max(1)),
+            next_seq: AtomicU64::new(next_seq),
+            closed: AtomicBool::new(false),
+            counters: Counters::default(),
+        };
+        storage.replay(&segments)?;
+        let all: Vec<u64> = storage
+            .head
+            .shards()
+            .iter()
+            .flat_map(|s| s.read().keys().copied().collect::<Vec<_>>())
+            .collect();
+        storage.remove_empty_series(all.into_iter())?;
+        Ok(storage)
+    }
+
+    /// Replays WAL segments in order. A torn or corrupt record ends its segment (logged); the next segment is
+    /// still read. Samples of series whose creation record was lost are skipped (logged).
+    fn replay(&self, segments: &[(u64, std::path::PathBuf)]) -> Result<()> {
+        let now = now_ms();
+        // A series record for labels already indexed under another ref (the old series was deleted and
+        // re-created) maps the WAL ref onto the indexed one.
+        let mut alias: HashMap<u64, u64> = HashMap::new();
+        let mut unknown = 0u64;
+        for (seg, path) in segments {
+            let seg = *seg;
+            let out = reader::replay_segment(path, |rec| match rec {
+                Record::Series(list) => self.replay_series(list, &mut alias),
+                Record::Samples(groups) => {
+                    for (r, samples) in groups {
+                        let r = alias.get(&r).copied().unwrap_or(r);
+                        if !self.index.read().contains(SeriesRef(r)) {
+                            unknown += samples.len() as u64;
+                            continue;
+                        }
+                        self.apply_samples(r, samples.into_iter(), seg, now, false)?;
+                    }
+                    Ok(())
+                }
+                Record::Tombstones(stones) => {
+                    let mut wb = WriteBatch::default();
+                    for (r, mint, maxt) in stones {
+                        let r = alias.get(&r).copied().unwrap_or(r);
+                        let mut shard = self.head.shard(r).write();
+                        if let Some(s) = shard.get_mut(&r) {
+                            self.delete_sealed(r, s, mint, maxt, &mut wb)?;
+                            s.drop_range(mint, maxt)?;
+                        }
+                    }
+                    self.db.write(wb)?;
+                    Ok(())
+                }
+            })?;
+            if let Some(e) = &out.corruption {
+                tracing::warn!(
+                    segment = %path.display(),
+                    intact_bytes = out.good_bytes,
+                    file_bytes = out.file_bytes,
+                    records = out.records,
+                    error = %e,
+                    "wal segment is torn or corrupt: skipping the rest of it"
+                );
+            }
+        }
+        if unknown > 0 {
+            tracing::warn!(
+                samples = unknown,
+                "wal replay: skipped samples of series whose creation record was lost"
+            );
+        }
+        Ok(())
+    }
+
+    fn replay_series(&self, list: Vec<(u64, crate::labels::Labels)>, alias: &mut HashMap<u64, u64>) -> Result<()> {
+        let cf = self.cf(CF_SERIES)?;
+        let mut wb = WriteBatch::default();
+        let mut idx = self.index.write();
+        for (r, labels) in list {
+            self.next_ref.fetch_max(r.saturating_add(1), Ordering::Relaxed);
+            match idx.get(&labels) {
+                Some(existing) if existing.0 == r => {}
+                Some(existing) => {
+                    let empty = self
+                        .head
+                        .shard(existing.0)
+                        .read()
+                        .get(&existing.0)
+                        .is_none_or(|s| !s.has_data());
+                    if empty {
+                        idx.remove(existing);
+                        self.head.shard(existing.0).write().remove(&existing.0);
+                        wb.delete_cf(cf, series_key(existing.0));
+                    } else {
+                        alias.insert(r, existing.0);
+                        continue;
+                    }
+                    insert_series(&mut idx, &self.head, r, labels, cf, &mut wb);
+                }
+                None => insert_series(&mut idx, &self.head, r, labels, cf, &mut wb),
+            }
+        }
+        drop(idx);
+        self.db.write(wb)?;
+        Ok(())
+    }
+}
+
+fn insert_series(
+    idx: &mut Index,
+    head: &Head,
+    r: u64,
+    labels: crate::labels::Labels,
+    cf: &rocksdb::ColumnFamily,
+    wb: &mut WriteBatch,
+) {
+    let value = encode_series_value(&labels);
+    match idx.try_insert(SeriesRef(r), labels) {
+        Ok(()) => {
+            head.shard(r).write().entry(r).or_default();
+            wb.put_cf(cf, series_key(r), value);
+        }
+        Err(e) => tracing::warn!(series = r, error = %e, "wal replay: skipping series record"),
+    }
+}
+
+/// Rebuilds the index from the `series` column family; returns one above the largest ref.
+fn load_series(db: &rocksdb::DB, index: &mut Index, head: &Head) -> Result<u64> {
+    let mut next = 1u64;
+    for item in db.iterator_cf(db::cf(db, CF_SERIES)?, IteratorMode::Start) {
+        let (k, v) = item?;
+        let r = match decode_series_key(&k) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping malformed series entry");
+                continue;
+            }
+        };
+        next = next.max(r.saturating_add(1));
+        match decode_series_value(&v).and_then(|l| index.try_insert(SeriesRef(r), l)) {
+            Ok(()) => {
+                head.shard(r).write().insert(r, HeadSeries::new());
+            }
+            Err(e) => tracing::warn!(series = r, error = %e, "skipping corrupt series entry"),
+        }
+    }
+    Ok(next)
+}
+
+/// Reads every chunk key (and header) once: counts chunks per series, restores each series' newest in-order
+/// timestamp and data time range. Returns the next seal sequence number.
+fn scan_chunks(db: &rocksdb::DB, head: &Head) -> Result<u64> {
+    let mut next_seq = 1u64;
+    let mut orphans = 0u64;
+    let mut corrupt = 0u64;
+    for item in db.iterator_cf(db::cf(db, CF_RAW)?, IteratorMode::Start) {
+        let (k, v) = item?;
+        let Ok(key) = ChunkKey::decode(&k) else {
+            corrupt += 1;
+            continue;
+        };
+        if key.tier != TIER_RAW {
+            continue;
+        }
+        next_seq = next_seq.max(key.seq.saturating_add(1));
+        let mut shard = head.shard(key.series).write();
+        let Some(s) = shard.get_mut(&key.series) else {
+            orphans += 1;
+            continue;
+        };
+        let min_t = match chunk_meta(&v) {
+            Ok(m) => m.min_t,
+            Err(e) => {
+                corrupt += 1;
+                tracing::warn!(series = key.series, chunk_max_t = key.max_t, error = %e, "corrupt chunk found at open");
+                key.max_t.saturating_sub(MAX_CHUNK_SPAN_MS)
+            }
+        };
+        s.sealed_chunks = s.sealed_chunks.saturating_add(1);
+        s.max_t = s.max_t.max(key.max_t);
+        s.note_time(min_t);
+        s.note_time(key.max_t);
+    }
+    if orphans > 0 {
+        tracing::warn!(chunks = orphans, "chunks of unknown series ignored");
+    }
+    if corrupt > 0 {
+        tracing::warn!(chunks = corrupt, "corrupt chunks found at open; reads skip them");
+    }
+    Ok(next_seq)
+}

@@ -1,0 +1,161 @@
+//! Sealing head data into RocksDB, periodic upkeep, flush, and WAL truncation.
+
+use std::sync::atomic::Ordering;
+
+use rocksdb::WriteBatch;
+
+use super::{Storage, now_ms};
+use crate::chunk::{HeadChunk, encode_chunk};
+use crate::db::keys::{ChunkKey, TIER_RAW};
+use crate::db::{CF_META, CF_RAW, CF_SERIES};
+use crate::error::Result;
+use crate::head::{HeadSeries, NO_SEG};
+
+impl Storage {
+    /// Encodes sorted, unique samples into chunks of at most `chunk_max_samples` samples spanning at most
+    /// `chunk_max_span_ms`, and writes them to the raw tier. Returns how many chunks were written.
+    pub(super) fn write_chunks(&self, r: u64, ts: &[i64], vs: &[f64]) -> Result<u32> {
+        let cf = self.cf(CF_RAW)?;
+        let mut wb = WriteBatch::default();
+        let mut n = 0u32;
+        let mut start = 0usize;
+        while start < ts.len() {
+            let first = ts.get(start).copied().unwrap_or(0);
+            let mut end = start + 1;
+            while end < ts.len()
+                && end - start < self.opts.chunk_max_samples
+                && ts
+                    .get(end)
+                    .is_some_and(|&t| t.saturating_sub(first) <= self.opts.chunk_max_span_ms)
+            {
+                end += 1;
+            }
+            let (Some(cts), Some(cvs)) = (ts.get(start..end), vs.get(start..end)) else {
+                break;
+            };
+            let bytes = encode_chunk(cts, cvs)?;
+            let max_t = cts.last().copied().unwrap_or(first);
+            let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            wb.put_cf(
+                cf,
+                ChunkKey {
+                    tier: TIER_RAW,
+                    series: r,
+                    max_t,
+                    seq,
+                }
+                .encode(),
+                bytes,
+            );
+            n += 1;
+            start = end;
+        }
+        if n > 0 {
+            self.db.write(wb)?;
+            self.counters.chunks_sealed.fetch_add(u64::from(n), Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+
+    /// Seals the open head chunk of series `r` (no-op when empty).
+    pub(super) fn seal_chunk(&self, r: u64, s: &mut HeadSeries) -> Result<()> {
+        if s.chunk.is_empty() {
+            return Ok(());
+        }
+        let mut ts = Vec::with_capacity(s.chunk.len());
+        let mut vs = Vec::with_capacity(s.chunk.len());
+        s.chunk.decode_into(&mut ts, &mut vs)?;
+        let n = self.write_chunks(r, &ts, &vs)?;
+        s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+        s.chunk = HeadChunk::new();
+        s.chunk_seg = NO_SEG;
+        Ok(())
+    }
+
+    /// Seals the out-of-order buffer of series `r`. An open chunk whose time span meets the buffer's is sealed
+    /// first, so that the buffer's (newer) samples get the higher seal sequence numbers.
+    pub(super) fn seal_ooo(&self, r: u64, s: &mut HeadSeries) -> Result<()> {
+        if s.ooo.is_empty() {
+            return Ok(());
+        }
+        if s.ooo_overlaps_chunk() {
+            self.seal_chunk(r, s)?;
+        }
+        let ts: Vec<i64> = s.ooo.iter().map(|x| x.0).collect();
+        let vs: Vec<f64> = s.ooo.iter().map(|x| x.1).collect();
+        let n = self.write_chunks(r, &ts, &vs)?;
+        s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+        s.ooo = Vec::new();
+        s.ooo_seg = NO_SEG;
+        Ok(())
+    }
+
+    /// Periodic upkeep: fsync per the `Interval` policy, seal full chunks and data of idle series, delete WAL
+    /// segments whose data is all sealed.
+    pub fn maintain(&self) -> Result<()> {
+        if self.check_open().is_err() {
+            return Ok(());
+        }
+        self.wal.tick()?;
+        let now = now_ms();
+        let idle = self.opts.head_idle_seal_ms;
+        let full = self.opts.chunk_max_samples;
+        for shard in self.head.shards() {
+            let mut shard = shard.write();
+            for (&r, s) in shard.iter_mut() {
+                let is_idle = now.saturating_sub(s.last_write_ms) >= idle;
+                if !s.chunk.is_empty() && (is_idle || s.chunk.len() >= full) {
+                    self.seal_chunk(r, s)?;
+                }
+                if !s.ooo.is_empty() && (is_idle || s.ooo.len() >= full) {
+                    self.seal_ooo(r, s)?;
+                }
+            }
+        }
+        let _guard = self.append_lock.lock();
+        self.truncate_wal_locked()
+    }
+
+    /// Seals every head chunk and all out-of-order data, flushes RocksDB memtables and empties the WAL.
+    pub fn flush(&self) -> Result<()> {
+        if self.check_open().is_err() {
+            return Ok(());
+        }
+        let _guard = self.append_lock.lock();
+        for shard in self.head.shards() {
+            let mut shard = shard.write();
+            for (&r, s) in shard.iter_mut() {
+                self.seal_chunk(r, s)?;
+                self.seal_ooo(r, s)?;
+            }
+        }
+        for name in [CF_META, CF_SERIES, CF_RAW] {
+            self.db.flush_cf(self.cf(name)?)?;
+        }
+        self.truncate_wal_locked()
+    }
+
+    /// Deletes WAL segments older than the oldest one holding unsealed data. When nothing is unsealed, the
+    /// current segment is closed first so it can go too. Called under the append lock, so no append is
+    /// between its WAL write and its head update.
+    fn truncate_wal_locked(&self) -> Result<()> {
+        let mut min_seg = NO_SEG;
+        for shard in self.head.shards() {
+            for s in shard.read().values() {
+                min_seg = min_seg.min(s.min_seg());
+            }
+        }
+        if min_seg == NO_SEG && self.wal.current_has_records() {
+            self.wal.rotate()?;
+        }
+        let limit = min_seg.min(self.wal.current_segment());
+        let oldest = crate::wal::list_segments(self.wal.dir())?.first().map(|(n, _)| *n);
+        if oldest.is_some_and(|o| o < limit) {
+            // Sealed chunks and series entries were written through RocksDB's own WAL without fsync:
+            // make them durable before the records they replace disappear.
+            self.db.flush_wal(true)?;
+            self.wal.remove_below(limit)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,400 @@
+//! Storage engine behaviour: round trips, out-of-order merge, reopen, delete, validation, metrics.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::*;
+use strata_storage::{
+    Error, FsyncPolicy, LabelMatcher, Labels, MemStore, STALE_NAN_BITS, SeriesReader, Storage, StorageOptions,
+};
+
+#[test]
+fn append_and_read_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Storage::open(opts(dir.path())).unwrap();
+    let mut model = MemStore::new();
+    let stale = f64::from_bits(STALE_NAN_BITS);
+    for i in 0..5 {
+        let l = series("node_cpu_seconds_total", i);
+        let samples: Vec<(i64, f64)> = (0..1000)
+            .map(|k| (k * 15_000, if k == 500 { stale } else { (k as f64) * 0.25 + i as f64 }))
+            .collect();
+        append_both(&st, &mut model, &[ws(&l, samples)]);
+    }
+    check_against(&st, &model, "head");
+    // Read the stale marker back bit-exact.
+    let m = vec![LabelMatcher::equal("instance", "host-2")];
+    let got = st.select(&m, 500 * 15_000, 500 * 15_000).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].values[0].to_bits(), STALE_NAN_BITS);
+    st.flush().unwrap();
+    check_against(&st, &model, "flushed");
+    let met = st.metrics();
+    assert_eq!(met.samples_appended, 5000);
+    assert_eq!(met.series_created, 5);
+    assert_eq!(met.head_series, 5);
+    assert_eq!(met.head_chunks, 0);
+    assert!(met.chunks_sealed >= 5 * 1000 / 120, "{met:?}");
+    assert!(met.disk_bytes > 0);
+    let status = st.status(10);
+    assert_eq!(status.num_series, 5);
+    assert_eq!(status.min_time, 0);
+    assert_eq!(status.max_time, 999 * 15_000);
+    assert!(status.chunk_count >= 5 * 9);
+}
+
+#[test]
+fn out_of_order_and_overwrites_newest_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.chunk_max_samples = 16;
+    let st = Storage::open(o.clone()).unwrap();
+    let mut model = MemStore::new();
+    let l = series("m", 0);
+    append_both(&st, &mut model, &[ws(&l, (100..200).map(|t| (t * 10, t as f64)))]);
+    // Older data (backfill), interleaved timestamps, duplicates of existing ones.
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (0..100).rev().map(|t| (t * 10, -(t as f64))))],
+    );
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (0..200).step_by(3).map(|t| (t * 10 + 5, 1000.0 + t as f64)))],
+    );
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (0..200).step_by(7).map(|t| (t * 10, 2000.0 + t as f64)))],
+    );
+    check_against(&st, &model, "head");
+    st.maintain().unwrap();
+    // Overwrite sealed data, then seal again and overwrite once more.
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (0..200).step_by(5).map(|t| (t * 10, 3000.0 + t as f64)))],
+    );
+    check_against(&st, &model, "overwrite sealed");
+    st.flush().unwrap();
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (0..200).step_by(11).map(|t| (t * 10, 4000.0 + t as f64)))],
+    );
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, [(1990, 5.0), (1990, 6.0), (2500, 7.0), (2500, 8.0)])],
+    );
+    check_against(&st, &model, "after flush");
+    assert!(st.metrics().samples_out_of_order > 100);
+    drop(st);
+    let st = Storage::open(o).unwrap();
+    check_against(&st, &model, "reopened");
+}
+
+#[test]
+fn reopen_after_close_and_without_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = MemStore::new();
+    {
+        let st = Storage::open(opts(dir.path())).unwrap();
+        for i in 0..20 {
+            append_both(
+                &st,
+                &mut model,
+                &[ws(&series("a", i), (0..300).map(|k| (k * 1000, k as f64 * i as f64)))],
+            );
+        }
+        st.close().unwrap();
+        assert!(matches!(
+            st.append(&[ws(&series("a", 0), [(1, 1.0)])]),
+            Err(Error::Closed)
+        ));
+    }
+    let wal_files = std::fs::read_dir(dir.path().join("wal")).unwrap().count();
+    assert_eq!(wal_files, 1, "close leaves one empty segment");
+    {
+        let st = Storage::open(opts(dir.path())).unwrap();
+        check_against(&st, &model, "after close");
+        for i in 0..20 {
+            append_both(
+                &st,
+                &mut model,
+                &[ws(&series("a", i), (300..400).map(|k| (k * 1000, k as f64)))],
+            );
+            append_both(
+                &st,
+                &mut model,
+                &[ws(&series("b", i), (0..50).map(|k| (k * 1000, k as f64)))],
+            );
+        }
+        // Seal part of it so replay meets data that is also sealed.
+        st.maintain().unwrap();
+        append_both(&st, &mut model, &[ws(&series("a", 3), [(5000, 55.0), (399_000, 66.0)])]);
+        // Dropped without close: the WAL brings the rest back.
+    }
+    for round in 0..2 {
+        let st = Storage::open(opts(dir.path())).unwrap();
+        check_against(&st, &model, &format!("replay {round}"));
+        assert_eq!(st.status(5).num_series, 40);
+    }
+}
+
+#[test]
+fn delete_series_ranges_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.chunk_max_samples = 32;
+    let st = Storage::open(o.clone()).unwrap();
+    let mut model = MemStore::new();
+    for i in 0..4 {
+        append_both(
+            &st,
+            &mut model,
+            &[ws(&series("d", i), (0..500).map(|k| (k * 100, k as f64)))],
+        );
+    }
+    st.maintain().unwrap();
+    // A range in the middle of sealed and head data of host-1.
+    let m1 = vec![LabelMatcher::equal("instance", "host-1")];
+    assert_eq!(st.delete_series(&m1, 10_050, 30_000).unwrap(), 1);
+    // Whole series host-2.
+    let m2 = vec![LabelMatcher::equal("instance", "host-2")];
+    assert_eq!(st.delete_series(&m2, i64::MIN, i64::MAX).unwrap(), 1);
+    // Nothing there.
+    assert_eq!(st.delete_series(&m1, 1_000_000, 2_000_000).unwrap(), 0);
+    let mut want = MemStore::new();
+    for i in 0..4 {
+        for k in 0..500i64 {
+            let t = k * 100;
+            if (i == 1 && (10_050..=30_000).contains(&t)) || i == 2 {
+                continue;
+            }
+            want.add(&series("d", i), t, k as f64);
+        }
+    }
+    check_against(&st, &want, "after delete");
+    assert_eq!(
+        st.label_values("instance", &all_matcher(), i64::MIN, i64::MAX).unwrap(),
+        ["host-0", "host-1", "host-3"]
+    );
+    assert_eq!(st.status(5).num_series, 3);
+    // Write again into the deleted range: the new data shows.
+    let extra = [ws(&series("d", 1), [(20_000, 42.0)]), ws(&series("d", 2), [(7, 7.0)])];
+    st.append(&extra).unwrap();
+    want.add(&series("d", 1), 20_000, 42.0);
+    want.add(&series("d", 2), 7, 7.0);
+    check_against(&st, &want, "rewritten");
+    drop(st);
+    let st = Storage::open(o.clone()).unwrap();
+    check_against(&st, &want, "replayed delete");
+    st.close().unwrap();
+    drop(st);
+    let st = Storage::open(o).unwrap();
+    check_against(&st, &want, "reopened delete");
+}
+
+#[test]
+fn rejects_bad_series_individually() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Storage::open(opts(dir.path())).unwrap();
+    let dup = Labels::from_pairs([("a", "1"), ("a", "2")]);
+    let empty_name = Labels::from_pairs([("", "x"), ("b", "1")]);
+    let batch = [
+        ws(&series("ok", 0), [(1, 1.0)]),
+        ws(&Labels::default(), [(1, 1.0)]),
+        ws(&dup, [(1, 1.0)]),
+        ws(&empty_name, [(1, 1.0)]),
+        ws(&series("ok", 1), [(1, 2.0), (2, 3.0)]),
+    ];
+    let rep = st.append(&batch).unwrap();
+    assert_eq!(rep.samples_appended, 3);
+    let idx: Vec<usize> = rep.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(idx, [1, 2, 3]);
+    assert!(
+        rep.rejected
+            .iter()
+            .all(|r| matches!(r.error, Error::InvalidSeries { .. }))
+    );
+    assert_eq!(st.select(&all_matcher(), 0, 10).unwrap().len(), 2);
+    // A series without __name__ is fine.
+    let noname = Labels::from_pairs([("job", "x")]);
+    assert!(st.append(&[ws(&noname, [(5, 5.0)])]).unwrap().rejected.is_empty());
+    assert_eq!(st.select(&[LabelMatcher::equal("job", "x")], 0, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn labels_restricted_by_matchers_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Storage::open(opts(dir.path())).unwrap();
+    st.append(&[
+        ws(
+            &Labels::from_pairs([("__name__", "x"), ("zone", "a")]),
+            [(1000, 1.0), (2000, 1.0)],
+        ),
+        ws(
+            &Labels::from_pairs([("__name__", "y"), ("region", "eu")]),
+            [(5000, 1.0)],
+        ),
+    ])
+    .unwrap();
+    assert_eq!(st.label_names(&[], 0, 3000).unwrap(), ["__name__", "zone"]);
+    assert_eq!(st.label_names(&[], 0, 10_000).unwrap(), ["__name__", "region", "zone"]);
+    assert_eq!(st.label_values("__name__", &[], 4000, 6000).unwrap(), ["y"]);
+    assert_eq!(
+        st.label_values("__name__", &[LabelMatcher::equal("zone", "a")], 0, 10_000)
+            .unwrap(),
+        ["x"]
+    );
+    assert_eq!(st.series(&all_matcher(), 2500, 4999).unwrap().len(), 0);
+    assert_eq!(st.series(&all_matcher(), 0, 10_000).unwrap().len(), 2);
+    st.flush().unwrap();
+    assert_eq!(st.label_names(&[], 4000, 6000).unwrap(), ["__name__", "region"]);
+}
+
+#[test]
+fn maintain_seals_idle_data_and_truncates_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.head_idle_seal_ms = 0;
+    let st = Storage::open(o.clone()).unwrap();
+    let mut model = MemStore::new();
+    for i in 0..10 {
+        append_both(
+            &st,
+            &mut model,
+            &[ws(&series("idle", i), (0..50).map(|k| (k * 1000, k as f64)))],
+        );
+    }
+    assert_eq!(st.metrics().head_chunks, 10);
+    st.maintain().unwrap();
+    assert_eq!(st.metrics().head_chunks, 0);
+    let segs = std::fs::read_dir(dir.path().join("wal")).unwrap().count();
+    assert_eq!(segs, 1, "sealed segments are deleted");
+    check_against(&st, &model, "sealed");
+    drop(st);
+    let st = Storage::open(o).unwrap();
+    check_against(&st, &model, "reopened");
+}
+
+#[test]
+fn concurrent_appenders_share_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = StorageOptions::new(dir.path());
+    o.wal_fsync = FsyncPolicy::Always;
+    let st = std::sync::Arc::new(Storage::open(o.clone()).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|th| {
+            let st = st.clone();
+            std::thread::spawn(move || {
+                for b in 0..50i64 {
+                    st.append(&[ws(&series("conc", th), [(b * 10, b as f64)])]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let m = st.metrics();
+    assert_eq!(m.samples_appended, 400);
+    assert!(m.wal_fsyncs >= 1 && m.wal_fsyncs <= 400, "{m:?}");
+    drop(st);
+    let st = Storage::open(o).unwrap();
+    let got = st.select(&all_matcher(), i64::MIN, i64::MAX).unwrap();
+    assert_eq!(got.len(), 8);
+    assert!(got.iter().all(|s| s.timestamps.len() == 50));
+}
+
+/// Random operations against the in-memory model, with flushes, upkeep, deletes and reopens in between.
+#[test]
+fn random_ops_match_model() {
+    for seed in 1..=4u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path());
+        o.chunk_max_samples = 8 + (seed as usize % 3) * 20;
+        o.head_idle_seal_ms = if seed % 2 == 0 { 0 } else { 3_600_000 };
+        let mut rng = Rng::new(seed);
+        let mut st = Storage::open(o.clone()).unwrap();
+        let mut model = MemStore::new();
+        let mut newest = [0i64; 6];
+        for step in 0..300 {
+            match rng.below(100) {
+                0..=59 => {
+                    let mut batch = Vec::new();
+                    for _ in 0..1 + rng.below(3) {
+                        let i = rng.below(6) as usize;
+                        let mut samples = Vec::new();
+                        for _ in 0..1 + rng.below(20) {
+                            let t = match rng.below(4) {
+                                0 => rng.below(newest[i] as u64 + 1) as i64,
+                                _ => {
+                                    newest[i] += 1 + rng.below(30) as i64;
+                                    newest[i]
+                                }
+                            };
+                            let v = if rng.below(50) == 0 {
+                                f64::from_bits(STALE_NAN_BITS)
+                            } else {
+                                rng.below(1000) as f64
+                            };
+                            samples.push((t, v));
+                        }
+                        batch.push(ws(&series("r", i), samples));
+                    }
+                    append_both(&st, &mut model, &batch);
+                }
+                60..=69 => st.maintain().unwrap(),
+                70..=74 => st.flush().unwrap(),
+                75..=79 => {
+                    let i = rng.below(6) as usize;
+                    let a = rng.below(newest[i] as u64 + 1) as i64;
+                    let b = a + rng.below(200) as i64;
+                    st.delete_series(&[LabelMatcher::equal("instance", format!("host-{i}"))], a, b)
+                        .unwrap();
+                    let mut next = MemStore::new();
+                    for s in model.select(&all_matcher(), i64::MIN, i64::MAX).unwrap() {
+                        for (&t, &v) in s.timestamps.iter().zip(&s.values) {
+                            if s.labels.get("instance") != Some(&format!("host-{i}")) || t < a || t > b {
+                                next.add(&s.labels, t, v);
+                            }
+                        }
+                    }
+                    model = next;
+                }
+                80..=89 => {
+                    if rng.below(2) == 0 {
+                        st.close().unwrap();
+                    }
+                    drop(st);
+                    st = Storage::open(o.clone()).unwrap();
+                }
+                _ => check_against(&st, &model, &format!("seed {seed} step {step}")),
+            }
+        }
+        check_against(&st, &model, &format!("seed {seed} end"));
+    }
+}
+
+#[test]
+fn fsync_policies_count_fsyncs() {
+    for (policy, expect_syncs) in [
+        (FsyncPolicy::Always, true),
+        (FsyncPolicy::Interval(std::time::Duration::from_millis(1)), true),
+        (FsyncPolicy::Never, false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = StorageOptions::new(dir.path());
+        o.wal_fsync = policy;
+        let st = Storage::open(o).unwrap();
+        st.append(&[ws(&series("f", 0), [(1, 1.0)])]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        st.maintain().unwrap();
+        let syncs = st.metrics().wal_fsyncs;
+        assert_eq!(syncs > 0, expect_syncs, "{policy:?}: {syncs} fsyncs");
+        assert!(st.metrics().wal_bytes_written > 0);
+    }
+}
