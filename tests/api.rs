@@ -108,7 +108,10 @@ fn remote_write_then_every_query_endpoint() {
     assert!(v["data"]["version"].as_str().unwrap().split('.').count() == 3);
     assert!(v["data"].get("features").is_none());
     let (_, v) = s.get_json("/api/v1/status/flags");
-    assert_eq!(v["data"]["retention.raw"], "7d");
+    assert_eq!(
+        v["data"]["retention.raw"], "1w",
+        "durations print as Prometheus prints them"
+    );
     let (_, v) = s.get_json("/api/v1/status/tsdb");
     assert_eq!(v["data"]["headStats"]["numSeries"], 6);
     assert_eq!(v["data"]["seriesCountByMetricName"][0]["value"], 3);

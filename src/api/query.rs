@@ -310,7 +310,7 @@ pub async fn format_query(RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes
     let query = p.get("query").unwrap_or("");
     let expr = strata_query::parser::parse(query)
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
-    Ok(success(&serde_json::json!(expr.to_string()), &[]))
+    Ok(success(&serde_json::json!(expr.pretty()), &[]))
 }
 
 #[cfg(test)]

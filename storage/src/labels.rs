@@ -24,7 +24,10 @@ impl Labels {
     pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
         let mut v: Vec<Label> = pairs
             .into_iter()
-            .map(|(n, v)| Label { name: n.into(), value: v.into() })
+            .map(|(n, v)| Label {
+                name: n.into(),
+                value: v.into(),
+            })
             .filter(|l| !l.value.is_empty())
             .collect();
         v.sort();
@@ -39,7 +42,10 @@ impl Labels {
 
     /// The first name that occurs twice, if any.
     pub fn duplicate_name(&self) -> Option<&str> {
-        self.0.windows(2).find(|w| w[0].name == w[1].name).map(|w| w[0].name.as_str())
+        self.0
+            .windows(2)
+            .find(|w| w[0].name == w[1].name)
+            .map(|w| w[0].name.as_str())
     }
 
     /// The value of label `name`, if present.
@@ -68,7 +74,13 @@ impl Labels {
             }
             Err(i) => {
                 if !value.is_empty() {
-                    self.0.insert(i, Label { name: name.to_string(), value: value.to_string() });
+                    self.0.insert(
+                        i,
+                        Label {
+                            name: name.to_string(),
+                            value: value.to_string(),
+                        },
+                    );
                 }
             }
         }

@@ -55,17 +55,29 @@ impl LabelMatcher {
         let value = value.into();
         let regex = match op {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => Some(
-                regex::Regex::new(&format!("^(?s:{value})$"))
-                    .map_err(|e| Error::InvalidRegex { pattern: value.clone(), reason: e.to_string() })?,
+                regex::Regex::new(&format!("^(?s:{value})$")).map_err(|e| Error::InvalidRegex {
+                    pattern: value.clone(),
+                    reason: e.to_string(),
+                })?,
             ),
             _ => None,
         };
-        Ok(LabelMatcher { name: name.into(), op, value, regex })
+        Ok(LabelMatcher {
+            name: name.into(),
+            op,
+            value,
+            regex,
+        })
     }
 
     /// Shorthand for an equality matcher, which cannot fail.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        LabelMatcher { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None }
+        LabelMatcher {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+        }
     }
 
     /// Whether `value` (empty for a missing label) satisfies the matcher.

@@ -128,7 +128,10 @@ pub enum BinaryOp {
 impl BinaryOp {
     /// Whether this is a comparison operator (which filters unless `bool` is given).
     pub fn is_comparison(self) -> bool {
-        matches!(self, Self::Eql | Self::Neq | Self::Gtr | Self::Lss | Self::Gte | Self::Lte)
+        matches!(
+            self,
+            Self::Eql | Self::Neq | Self::Gtr | Self::Lss | Self::Gte | Self::Lte
+        )
     }
 
     /// Whether this is a set operator (`and`, `or`, `unless`).
@@ -232,7 +235,10 @@ impl AggregateOp {
 
     /// Whether the operator takes a parameter before the vector argument.
     pub fn takes_param(self) -> bool {
-        matches!(self, Self::Topk | Self::Bottomk | Self::Quantile | Self::CountValues | Self::Limitk | Self::LimitRatio)
+        matches!(
+            self,
+            Self::Topk | Self::Bottomk | Self::Quantile | Self::CountValues | Self::Limitk | Self::LimitRatio
+        )
     }
 }
 
