@@ -35,6 +35,12 @@ QUERIES = [
 ]
 
 
+def parse_duration_s(d):
+    """Seconds of a simple duration such as 30m, 2h, 1d."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return int(float(d[:-1]) * units[d[-1]])
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -73,6 +79,41 @@ def query_url(base, kind, q, step, start, end):
         p = {"match[]": q, "start": start, "end": end}
         return f"{base}/api/v1/series?{urllib.parse.urlencode(p)}"
     return f"{base}/api/v1/label/{q}/values"
+
+
+REL_TOL = 1e-9
+
+
+def close(a, b):
+    """Values agree when equal as strings or within REL_TOL: Prometheus 3.x (our reference) sums with Kahan
+    compensation where 2.42 does not, so the last digits may differ."""
+    if a == b:
+        return True
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return False
+    return abs(x - y) <= REL_TOL * max(abs(x), abs(y))
+
+
+def agree(a, b):
+    """Compares two normalised answers point by point."""
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for x, y in zip(a, b):
+            if x == y:
+                continue
+            try:
+                jx, jy = json.loads(x), json.loads(y)
+            except (TypeError, ValueError):
+                return False
+            if not isinstance(jx, dict) or jx.get("metric") != jy.get("metric"):
+                return False
+            px = jx.get("values") or [jx.get("value")]
+            py = jy.get("values") or [jy.get("value")]
+            if len(px) != len(py) or any(u[0] != v[0] or not close(u[1], v[1]) for u, v in zip(px, py)):
+                return False
+        return True
+    return a == b
 
 
 def normalise(v):
@@ -126,16 +167,21 @@ def main():
         for b in bases.values():
             wait_ready(b)
         ingest = {}
+        # One end time for both runs, so both servers receive identical samples.
+        data_end_ms = int(time.time() * 1000)
         for name in ("strata", "prometheus"):
             cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
                    "--connections", str(args.connections), "--server-pid", str(procs[name].pid),
-                   "--server-data-dir", dirs[name], "--json"]
+                   "--server-data-dir", dirs[name], "--end-ms", str(data_end_ms), "--json"]
             if name == "strata":
                 cmd.append("--flush")
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             ingest[name] = json.loads(out.strip().splitlines()[-1])
-        end = int(time.time())
-        start = end - 7200
+        # Range queries start 10 minutes after the data does: over windows holding a series' first samples,
+        # Prometheus 2.42 extrapolates rate() differently from 3.x, which Strata follows.
+        end = data_end_ms // 1000
+        span_s = (parse_duration_s(args.duration))
+        start = end - span_s + 600
         rows = []
         for qid, kind, q, step in QUERIES:
             times, answers = {}, {}
@@ -148,7 +194,7 @@ def main():
                     ts.append(dt)
                 times[name] = statistics.median(ts) * 1000
                 answers[name] = normalise(body)
-            same = answers["strata"] == answers["prometheus"]
+            same = agree(answers["strata"], answers["prometheus"])
             rows.append((qid, q, times["prometheus"], times["strata"], times["strata"] / max(times["prometheus"], 1e-9), same))
         print(f"\n## ingest ({args.series} series × {args.duration}, bulk)\n")
         print("| metric | prometheus | strata | strata/prometheus |\n|---|---|---|---|")

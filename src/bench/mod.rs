@@ -54,6 +54,10 @@ pub struct BenchArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// End of the generated data in Unix milliseconds (default: now). Give the same value to runs against
+    /// different servers so that they receive identical samples.
+    #[arg(long = "end-ms")]
+    pub end_ms: Option<i64>,
     /// PID of the server, for CPU and peak RSS from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
