@@ -113,6 +113,17 @@ impl AppState {
     }
 }
 
+/// Runs blocking storage or query work off the async threads; a task that panicked is an internal error
+/// naming `what`.
+pub async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("{what} task failed: {e}")))?
+}
+
 /// Reads parameters from the URL and, for form-encoded POSTs, from the body.
 pub fn request_params(raw_query: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Params {
     let is_form = headers

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, ErrorType};
 use super::query::json_response;
-use super::{AppState, request_params};
+use super::{AppState, blocking, request_params};
 
 fn success(data: serde_json::Value) -> Response {
     json_response(serde_json::json!({"status": "success", "data": data}).to_string())
@@ -60,9 +60,7 @@ pub async fn tsdb_status(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery)
     let p = super::params::Params::parse(q.as_deref(), None);
     let limit = p.limit("limit")?.unwrap_or(10);
     let storage = st.storage()?;
-    let s = tokio::task::spawn_blocking(move || storage.status(limit))
-        .await
-        .map_err(|e| ApiError::internal(format!("status task failed: {e}")))?;
+    let s = blocking("status", move || Ok(storage.status(limit))).await?;
     let list = |v: &[(String, u64)]| -> serde_json::Value {
         v.iter()
             .map(|(n, c)| serde_json::json!({"name": n, "value": c}))
@@ -98,23 +96,20 @@ pub async fn delete_series(
     }
     let (start, end) = p.range_or_all()?;
     let storage = st.storage()?;
-    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+    blocking("delete", move || {
         for m in &sets {
             storage.delete_series(m, start, end)?;
         }
         Ok(())
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("delete task failed: {e}")))??;
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /internal/force_flush`: seals the head into RocksDB now.
 pub async fn force_flush(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let storage = st.storage()?;
-    tokio::task::spawn_blocking(move || storage.flush())
-        .await
-        .map_err(|e| ApiError::internal(format!("flush task failed: {e}")))??;
+    blocking("flush", move || Ok(storage.flush()?)).await?;
     Ok((StatusCode::OK, "flushed\n").into_response())
 }
 

@@ -14,7 +14,7 @@ use strata_storage::{LabelMatcher, SeriesReader};
 use super::error::ApiError;
 use super::json;
 use super::params::{Params, parse_duration};
-use super::{AppState, request_params};
+use super::{AppState, blocking, request_params};
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -60,14 +60,6 @@ fn query_options(p: &Params) -> Result<QueryOptions, ApiError> {
     })
 }
 
-async fn run_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
-}
-
 /// `GET|POST /api/v1/query`.
 pub async fn instant(
     State(st): State<Arc<AppState>>,
@@ -82,7 +74,10 @@ pub async fn instant(
     let query = p.get("query").unwrap_or("").to_string();
     let engine = st.engine();
     let start = Instant::now();
-    let res = run_blocking(move || Ok(engine.instant_query(storage.as_ref(), &query, t, &opts)?)).await;
+    let res = blocking("query", move || {
+        Ok(engine.instant_query(storage.as_ref(), &query, t, &opts)?)
+    })
+    .await;
     st.metrics.observe_query("instant", start.elapsed().as_secs_f64());
     let res = res?;
     Ok(json_response(json::query_body(&res.value, &res.warnings, &res.infos)))
@@ -137,7 +132,10 @@ pub async fn range(
     let query = p.get("query").unwrap_or("").to_string();
     let engine = st.engine();
     let t0 = Instant::now();
-    let res = run_blocking(move || Ok(engine.range_query(storage.as_ref(), &query, start, end, step, &opts)?)).await;
+    let res = blocking("query", move || {
+        Ok(engine.range_query(storage.as_ref(), &query, start, end, step, &opts)?)
+    })
+    .await;
     st.metrics.observe_query("range", t0.elapsed().as_secs_f64());
     let res = res?;
     Ok(json_response(json::query_body(&res.value, &res.warnings, &res.infos)))
@@ -167,7 +165,7 @@ pub async fn series(
     }
     let (start, end) = p.range_or_all()?;
     let limit = p.limit("limit")?;
-    let mut result = run_blocking(move || {
+    let mut result = blocking("query", move || {
         let mut all = Vec::new();
         for m in &sets {
             all.extend(storage.series(m, start, end)?);
@@ -221,8 +219,10 @@ pub async fn labels(
     let sets = p.match_sets()?;
     let (start, end) = p.range_or_all()?;
     let limit = p.limit("limit")?;
-    let mut names =
-        run_blocking(move || union_of(storage.as_ref(), &sets, |s, m| s.label_names(m, start, end))).await?;
+    let mut names = blocking("query", move || {
+        union_of(storage.as_ref(), &sets, |s, m| s.label_names(m, start, end))
+    })
+    .await?;
     let mut warnings = Vec::new();
     truncate(&mut names, limit, &mut warnings);
     Ok(success(&serde_json::json!(names), &warnings))
@@ -243,8 +243,10 @@ pub async fn label_values(
     let sets = p.match_sets()?;
     let (start, end) = p.range_or_all()?;
     let limit = p.limit("limit")?;
-    let mut values =
-        run_blocking(move || union_of(storage.as_ref(), &sets, |s, m| s.label_values(&name, m, start, end))).await?;
+    let mut values = blocking("query", move || {
+        union_of(storage.as_ref(), &sets, |s, m| s.label_values(&name, m, start, end))
+    })
+    .await?;
     let mut warnings = Vec::new();
     truncate(&mut values, limit, &mut warnings);
     Ok(success(&serde_json::json!(values), &warnings))
