@@ -20,4 +20,6 @@ pub use error::{Error, Result};
 pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{LabelMatcher, MatchOp};
 pub use mem::MemStore;
-pub use read::{STALE_NAN_BITS, Sample, SeriesData, SeriesReader, is_stale_nan};
+pub use read::{
+    Aggregate, Resolution, STALE_NAN_BITS, Sample, SelectHints, Selection, SeriesData, SeriesReader, is_stale_nan,
+};

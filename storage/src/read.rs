@@ -49,4 +49,91 @@ pub trait SeriesReader: Send + Sync {
 
     /// Sorted, distinct values of label `name` over the series matching `matchers` (all when empty) in range.
     fn label_values(&self, name: &str, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<String>>;
+
+    /// Like [`SeriesReader::select`], but a store with downsampled tiers may serve parts of the range from
+    /// a tier chosen by `hints`. The default serves raw samples only.
+    fn select_hinted(
+        &self,
+        matchers: &[LabelMatcher],
+        mint: i64,
+        maxt: i64,
+        hints: &SelectHints,
+    ) -> Result<Selection> {
+        let _ = hints;
+        Ok(Selection {
+            series: self.select(matchers, mint, maxt)?,
+            downsampled: false,
+        })
+    }
+}
+
+/// Which downsampling tier a query may be answered from (Thanos' `max_source_resolution`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resolution {
+    /// Pick per query: the coarsest tier whose resolution is at most a fifth of the step (and of the range
+    /// of a range selector), so every window still holds several points.
+    #[default]
+    Auto,
+    /// Raw samples wherever they are kept.
+    Raw,
+    /// 5-minute aggregates where they exist.
+    FiveMinutes,
+    /// 1-hour aggregates where they exist.
+    OneHour,
+}
+
+impl Resolution {
+    /// Parses `raw`, `5m`, `1h`, `auto` (and `0s`/`0` for raw, as Thanos accepts).
+    pub fn parse(s: &str) -> Option<Resolution> {
+        match s {
+            "auto" | "" => Some(Resolution::Auto),
+            "raw" | "0" | "0s" => Some(Resolution::Raw),
+            "5m" => Some(Resolution::FiveMinutes),
+            "1h" => Some(Resolution::OneHour),
+            _ => None,
+        }
+    }
+}
+
+/// Which per-window aggregate of a downsampled tier a selector needs. Raw samples stand for themselves:
+/// in [`Aggregate::Count`] each counts 1, in every other aggregate a raw sample's value is used as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Aggregate {
+    /// The last sample of each window (plain selection, `last_over_time`, and functions without a better fit).
+    #[default]
+    Last,
+    /// The smallest value of each window (`min_over_time`).
+    Min,
+    /// The largest value of each window (`max_over_time`).
+    Max,
+    /// The sum of the window's values (`sum_over_time`, the numerator of `avg_over_time`).
+    Sum,
+    /// The number of samples of the window (`count_over_time`, the denominator of `avg_over_time`).
+    Count,
+    /// A counter rebuilt from the windows' reset-aware increases (`rate`, `increase`, `irate`, `resets`).
+    Counter,
+}
+
+/// What the query engine tells the storage about a selection, so that it can pick a tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SelectHints {
+    /// The aggregate the consuming function needs.
+    pub aggregate: Aggregate,
+    /// The evaluation step of the query (ms; 0 for instant queries).
+    pub step_ms: i64,
+    /// The range of the range selector (ms; 0 for an instant vector selector).
+    pub range_ms: i64,
+    /// The tier the query asked for.
+    pub resolution: Resolution,
+}
+
+/// The answer of [`SeriesReader::select_hinted`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// The selected series, as [`SeriesReader::select`] returns them; where `downsampled` is set, some points
+    /// are per-window aggregates (of the kind named in the hints) at the window's last sample time.
+    pub series: Vec<SeriesData>,
+    /// Whether any point came from a downsampled tier. When it did, a consumer must combine points the way
+    /// the aggregate requires (e.g. `count_over_time` sums [`Aggregate::Count`] points).
+    pub downsampled: bool,
 }
