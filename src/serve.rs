@@ -10,7 +10,7 @@ use strata_storage::{FsyncPolicy, Storage, StorageOptions};
 use tokio::sync::Semaphore;
 
 use crate::api::{self, AppState, Limits};
-use crate::config::{Config, Fsync};
+use crate::config::{Config, Fsync, Retention};
 use crate::metadata::MetadataStore;
 use crate::selfmetrics::ServerMetrics;
 
@@ -37,6 +37,10 @@ fn storage_options(c: &Config) -> StorageOptions {
         Fsync::Never => FsyncPolicy::Never,
         Fsync::Interval(d) => FsyncPolicy::Interval(d),
     };
+    o.retention_ms = [c.retention_raw, c.retention_5m, c.retention_1h].map(|r| match r {
+        Retention::For(ms) => Some(ms),
+        Retention::Forever => None,
+    });
     o
 }
 

@@ -3,7 +3,7 @@
 //! seconds or Prometheus duration strings (`1m0s`, `1h30m`).
 
 use strata_query::parser::{self, ast::Expr};
-use strata_storage::LabelMatcher;
+use strata_storage::{LabelMatcher, Resolution};
 
 use super::error::ApiError;
 
@@ -84,6 +84,20 @@ impl Params {
                     "invalid parameter {name:?}: cannot parse {s:?}: must be a non-negative integer"
                 ))),
             },
+        }
+    }
+
+    /// Thanos' `max_source_resolution` (`raw`, `5m`, `1h`, `auto`; default auto): the coarsest downsampled
+    /// tier a query may be answered from.
+    pub fn resolution(&self) -> Result<Resolution, ApiError> {
+        const NAME: &str = "max_source_resolution";
+        match self.get(NAME) {
+            None => Ok(Resolution::Auto),
+            Some(s) => Resolution::parse(s).ok_or_else(|| {
+                ApiError::bad_data(format!(
+                    "invalid parameter {NAME:?}: cannot parse {s:?}: must be one of raw, 5m, 1h, auto"
+                ))
+            }),
         }
     }
 
@@ -297,6 +311,41 @@ mod tests {
         assert_eq!(parse_duration("1m1h"), None);
         assert_eq!(parse_duration("x"), None);
         assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn max_source_resolution() {
+        let res = |q: &str| Params::parse(Some(q), None).resolution();
+        assert_eq!(res("query=up").ok(), Some(Resolution::Auto));
+        assert_eq!(res("max_source_resolution=").ok(), Some(Resolution::Auto));
+        assert_eq!(res("max_source_resolution=auto").ok(), Some(Resolution::Auto));
+        assert_eq!(res("max_source_resolution=raw").ok(), Some(Resolution::Raw));
+        assert_eq!(res("max_source_resolution=5m").ok(), Some(Resolution::FiveMinutes));
+        assert_eq!(res("max_source_resolution=1h").ok(), Some(Resolution::OneHour));
+        let form = Params::parse(None, Some(b"query=up&max_source_resolution=1h"));
+        assert_eq!(form.resolution().ok(), Some(Resolution::OneHour));
+    }
+
+    #[tokio::test]
+    async fn bad_max_source_resolution_is_a_400() {
+        use axum::response::IntoResponse;
+        let Err(e) = Params::parse(Some("max_source_resolution=2h"), None).resolution() else {
+            panic!("2h must be rejected");
+        };
+        let resp = e.into_response();
+        assert_eq!(resp.status(), axum::http::StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .map_err(|e| e.to_string());
+        let json: serde_json::Value = serde_json::from_slice(&body.unwrap_or_default()).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "status": "error",
+                "errorType": "bad_data",
+                "error": "invalid parameter \"max_source_resolution\": cannot parse \"2h\": must be one of raw, 5m, 1h, auto",
+            })
+        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ fn query_options(p: &Params) -> Result<QueryOptions, ApiError> {
         lookback_delta_ms: lookback.filter(|l| *l > 0),
         timeout: timeout.map(|t| Duration::from_millis(t as u64)),
         cancel: None,
+        resolution: p.resolution()?,
     })
 }
 
@@ -318,6 +319,26 @@ pub async fn format_query(RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_options_carry_max_source_resolution() {
+        let opts = |q: &str| query_options(&Params::parse(Some(q), None));
+        let got = opts("query=up&max_source_resolution=5m").map(|o| o.resolution);
+        assert_eq!(got.ok(), Some(strata_storage::Resolution::FiveMinutes));
+        let got = opts("query=up").map(|o| o.resolution);
+        assert_eq!(got.ok(), Some(strata_storage::Resolution::Auto));
+        let err = opts("query=up&max_source_resolution=10m")
+            .err()
+            .map(|e| (e.status_code(), e.message));
+        assert_eq!(
+            err,
+            Some((
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid parameter \"max_source_resolution\": cannot parse \"10m\": must be one of raw, 5m, 1h, auto"
+                    .to_string()
+            ))
+        );
+    }
 
     #[test]
     fn utf8_label_names_unescape() {

@@ -11,10 +11,12 @@ pub mod labels;
 pub mod matcher;
 pub mod mem;
 pub mod read;
+pub mod tier;
 pub mod wal;
 
 pub use engine::{
-    AppendReport, FsyncPolicy, SeriesRejection, Storage, StorageMetrics, StorageOptions, TsdbStatus, WriteSeries,
+    AppendReport, FsyncPolicy, SeriesRejection, Storage, StorageMetrics, StorageOptions, TierStatus, TsdbStatus,
+    WriteSeries,
 };
 pub use error::{Error, Result};
 pub use labels::{Label, Labels, METRIC_NAME};

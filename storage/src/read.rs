@@ -52,13 +52,7 @@ pub trait SeriesReader: Send + Sync {
 
     /// Like [`SeriesReader::select`], but a store with downsampled tiers may serve parts of the range from
     /// a tier chosen by `hints`. The default serves raw samples only.
-    fn select_hinted(
-        &self,
-        matchers: &[LabelMatcher],
-        mint: i64,
-        maxt: i64,
-        hints: &SelectHints,
-    ) -> Result<Selection> {
+    fn select_hinted(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64, hints: &SelectHints) -> Result<Selection> {
         let _ = hints;
         Ok(Selection {
             series: self.select(matchers, mint, maxt)?,

@@ -110,9 +110,11 @@ fn flipped_chunk_bytes_are_skipped_other_data_intact() {
     let flipped_key;
     {
         let db_path = dir.path().join("db");
-        let cfs = ["default", "series", "chunks_raw"];
+        // All samples lie in the first day: the raw partition starting at 0.
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &db_path).unwrap();
+        assert!(cfs.iter().any(|c| c == "raw_0"), "{cfs:?}");
         let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &db_path, cfs).unwrap();
-        let cf = db.cf_handle("chunks_raw").unwrap();
+        let cf = db.cf_handle("raw_0").unwrap();
         let mut chosen = None;
         for item in db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
             let (k, v) = item.unwrap();

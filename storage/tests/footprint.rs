@@ -133,15 +133,17 @@ fn bytes_per_sample_node_exporter_like() {
     st.close().unwrap();
     drop(st);
     // What the chunks themselves take, without RocksDB's block and index overhead.
-    let cfs = ["default", "series", "chunks_raw"];
+    let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path().join("db")).unwrap();
     let db =
-        rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), dir.path().join("db"), cfs, false).unwrap();
+        rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), dir.path().join("db"), &cfs, false).unwrap();
     let (mut keys, mut values, mut chunks) = (0usize, 0usize, 0usize);
-    for item in db.iterator_cf(db.cf_handle("chunks_raw").unwrap(), rocksdb::IteratorMode::Start) {
-        let (k, v) = item.unwrap();
-        keys += k.len();
-        values += v.len();
-        chunks += 1;
+    for name in cfs.iter().filter(|n| n.starts_with("raw_")) {
+        for item in db.iterator_cf(db.cf_handle(name).unwrap(), rocksdb::IteratorMode::Start) {
+            let (k, v) = item.unwrap();
+            keys += k.len();
+            values += v.len();
+            chunks += 1;
+        }
     }
     println!(
         "chunk values: {values} B = {:.3} bytes/sample ({chunks} chunks, {:.1} samples/chunk); keys {:.3} bytes/sample",

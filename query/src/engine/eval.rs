@@ -86,6 +86,7 @@ pub(crate) fn run(
         query_start: start,
         query_end: end,
         query_step: step,
+        resolution: qopts.resolution,
         warnings: Mutex::new(Vec::new()),
         infos: Mutex::new(Vec::new()),
         samples_loaded: AtomicU64::new(0),

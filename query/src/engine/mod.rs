@@ -12,6 +12,7 @@
 mod aggregate;
 mod binary;
 mod calls;
+mod downsampled;
 mod eval;
 mod info;
 mod labels_fn;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use strata_storage::{Labels, SeriesReader};
+use strata_storage::{Labels, Resolution, SeriesReader};
 
 use crate::parser::ParseError;
 
@@ -60,6 +61,8 @@ pub struct QueryOptions {
     pub timeout: Option<Duration>,
     /// Set to true (from another thread) to cancel the query.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Which downsampling tier the storage may answer from (Thanos' `max_source_resolution`; default auto).
+    pub resolution: Resolution,
 }
 
 /// The result of a query.

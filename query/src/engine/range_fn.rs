@@ -5,8 +5,9 @@ use rayon::prelude::*;
 use strata_storage::METRIC_NAME;
 
 use super::QueryError;
+use super::downsampled::{aggregate_for, avg_columns, kernel_name};
 use super::eval::{Ty, eval_scalar, type_of};
-use super::selector::range_input;
+use super::selector::{RangeInput, range_input};
 use super::value::{Ctx, EvalResult, Grid, Series, Val, fmt_go_float};
 use crate::functions::{Window, eval_range};
 use crate::parser::ast::{Call, Expr};
@@ -36,7 +37,7 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
         .args
         .get(mi)
         .ok_or_else(|| QueryError::Execution("missing argument".into()))?;
-    let input = range_input(ctx, matrix_expr, grid)?;
+    let input = range_input(ctx, matrix_expr, grid, aggregate_for(name))?;
     ctx.check()?;
 
     if name == "absent_over_time" {
@@ -59,7 +60,70 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
 
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     // One column per series, computed in parallel; errors and bad quantiles come back with it.
-    let per_series: Vec<SeriesOutcome> = input
+    let per_series: Vec<SeriesOutcome> = if input.downsampled && name == "avg_over_time" {
+        avg_columns(ctx, matrix_expr, grid, &input)?
+            .into_iter()
+            .map(|col| (col, None, Vec::new()))
+            .collect()
+    } else {
+        kernel_columns(ctx, name, &input, &params, grid)
+    };
+    let mut cols = Vec::with_capacity(per_series.len());
+    let mut bad_quantiles: Vec<f64> = Vec::new();
+    for (col, err, bad_q) in per_series {
+        if let Some(e) = err {
+            return Err(e);
+        }
+        for q in bad_q {
+            if !bad_quantiles.iter().any(|b| b.to_bits() == q.to_bits()) {
+                bad_quantiles.push(q);
+            }
+        }
+        cols.push(col);
+    }
+    for q in bad_quantiles {
+        ctx.warn(format!(
+            "PromQL warning: quantile value should be between 0 and 1, got {}",
+            fmt_go_float(q)
+        ));
+    }
+    let mut out = Vec::with_capacity(cols.len());
+    for (s, vals) in input.series.into_iter().zip(cols) {
+        if !vals.iter().any(Option::is_some) {
+            continue;
+        }
+        if matches!(name, "rate" | "increase")
+            && let Some(metric) = s.labels.get(METRIC_NAME)
+            && !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|suf| metric.ends_with(suf))
+        {
+            ctx.info(format!(
+                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
+            ));
+        }
+        out.push(Series {
+            labels: s.labels,
+            drop_name: !keep_name || s.drop_name,
+            vals,
+        });
+    }
+    let pts: usize = out.iter().map(Series::points).sum();
+    ctx.add_samples(pts)?;
+    Ok(Val::Vector(out))
+}
+
+/// The output column of every series of `input` under the range function `name`, computed in parallel,
+/// with each series' first error and the invalid quantiles it saw.
+fn kernel_columns(
+    ctx: &Ctx<'_>,
+    name: &str,
+    input: &RangeInput,
+    params: &[Vec<f64>],
+    grid: &Grid,
+) -> Vec<SeriesOutcome> {
+    let kernel = kernel_name(name, input.downsampled);
+    input
         .series
         .par_iter()
         .map(|s| {
@@ -104,7 +168,7 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
                 let out = if name == "present_over_time" {
                     Some(1.0)
                 } else {
-                    eval_range(name, &w, &step_params)
+                    eval_range(kernel, &w, &step_params)
                 };
                 if let Some(slot) = col.get_mut(step) {
                     *slot = out;
@@ -112,50 +176,7 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
             });
             (col, err, bad_q)
         })
-        .collect();
-    let mut cols = Vec::with_capacity(per_series.len());
-    let mut bad_quantiles: Vec<f64> = Vec::new();
-    for (col, err, bad_q) in per_series {
-        if let Some(e) = err {
-            return Err(e);
-        }
-        for q in bad_q {
-            if !bad_quantiles.iter().any(|b| b.to_bits() == q.to_bits()) {
-                bad_quantiles.push(q);
-            }
-        }
-        cols.push(col);
-    }
-    for q in bad_quantiles {
-        ctx.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            fmt_go_float(q)
-        ));
-    }
-    let mut out = Vec::with_capacity(cols.len());
-    for (s, vals) in input.series.into_iter().zip(cols) {
-        if !vals.iter().any(Option::is_some) {
-            continue;
-        }
-        if matches!(name, "rate" | "increase")
-            && let Some(metric) = s.labels.get(METRIC_NAME)
-            && !["_total", "_sum", "_count", "_bucket"]
-                .iter()
-                .any(|suf| metric.ends_with(suf))
-        {
-            ctx.info(format!(
-                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
-            ));
-        }
-        out.push(Series {
-            labels: s.labels,
-            drop_name: !keep_name || s.drop_name,
-            vals,
-        });
-    }
-    let pts: usize = out.iter().map(Series::points).sum();
-    ctx.add_samples(pts)?;
-    Ok(Val::Vector(out))
+        .collect()
 }
 
 /// The labels of `absent()`/`absent_over_time()` output: the equality matchers of the selector, except

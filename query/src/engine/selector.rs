@@ -2,7 +2,7 @@
 //! sources of per-step windows.
 
 use rayon::prelude::*;
-use strata_storage::{SeriesData, is_stale_nan};
+use strata_storage::{Aggregate, SelectHints, Selection, is_stale_nan};
 
 use super::eval::eval_expr;
 use super::value::{Ctx, EvalResult, Grid, RawSeries, Series, Val};
@@ -25,14 +25,39 @@ pub(crate) fn ref_times(ctx: &Ctx<'_>, grid: &Grid, at: Option<AtModifier>, offs
     }
 }
 
-/// Reads the series matching a selector with samples in `[mint, maxt]`.
-pub(crate) fn fetch(ctx: &Ctx<'_>, vs: &VectorSelector, mint: i64, maxt: i64) -> EvalResult<Vec<SeriesData>> {
+/// The hints of a selection evaluated on `grid`: the aggregate its consumer needs, the range of a range
+/// selector (0 for an instant vector selector), the query's resolution, and the step of `grid`, which is the
+/// query's step (0 for an instant query) or, inside a subquery, the subquery's own step.
+pub(crate) fn select_hints(ctx: &Ctx<'_>, grid: &Grid, aggregate: Aggregate, range_ms: i64) -> SelectHints {
+    // An instant query evaluates on a one-step grid of step 1 (as Prometheus does); storage is told 0.
+    let step_ms = if ctx.query_step == 0 && grid.step <= 1 {
+        0
+    } else {
+        grid.step
+    };
+    SelectHints {
+        aggregate,
+        step_ms,
+        range_ms,
+        resolution: ctx.resolution,
+    }
+}
+
+/// Reads the series matching a selector with samples in `[mint, maxt]`, letting storage pick a tier by
+/// `hints`.
+pub(crate) fn fetch(
+    ctx: &Ctx<'_>,
+    vs: &VectorSelector,
+    mint: i64,
+    maxt: i64,
+    hints: &SelectHints,
+) -> EvalResult<Selection> {
     ctx.check()?;
-    let data = ctx.reader.select(&vs.matchers, mint, maxt)?;
-    let n: usize = data.iter().map(|s| s.timestamps.len()).sum();
-    ctx.count_read(n as u64, data.len() as u64);
+    let sel = ctx.reader.select_hinted(&vs.matchers, mint, maxt, hints)?;
+    let n: usize = sel.series.iter().map(|s| s.timestamps.len()).sum();
+    ctx.count_read(n as u64, sel.series.len() as u64);
     ctx.add_samples(n)?;
-    Ok(data)
+    Ok(sel)
 }
 
 /// Evaluates an instant vector selector over the grid. With `want_ts`, the column holds the found sample's
@@ -48,7 +73,8 @@ pub(crate) fn eval_vector_selector(
     }
     let refs = ref_times(ctx, grid, vs.at, vs.offset);
     let (lo, hi) = min_max(&refs);
-    let data = fetch(ctx, vs, lo - ctx.lookback + 1, hi)?;
+    let hints = select_hints(ctx, grid, Aggregate::Last, 0);
+    let data = fetch(ctx, vs, lo - ctx.lookback + 1, hi, &hints)?.series;
     let loaded: usize = data.iter().map(|s| s.timestamps.len()).sum();
     let lookback = ctx.lookback;
     let out: Vec<Series> = data
@@ -101,6 +127,8 @@ pub(crate) struct RangeInput {
     pub range: i64,
     /// Right (inclusive) edge of the window at each step.
     pub ends: Vec<i64>,
+    /// Whether storage answered part of the selection with per-window aggregates of a downsampled tier.
+    pub downsampled: bool,
 }
 
 impl RangeInput {
@@ -137,15 +165,19 @@ impl RangeInput {
     }
 }
 
-/// Evaluates a range selector or subquery argument into a [`RangeInput`] for the grid.
-pub(crate) fn range_input(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid) -> EvalResult<RangeInput> {
+/// Evaluates a range selector or subquery argument into a [`RangeInput`] for the grid. `aggregate` is what
+/// the consuming function needs from a downsampled tier (see [`super::downsampled::aggregate_for`]); it
+/// applies to a range selector only, a subquery's inner selectors choose their own.
+pub(crate) fn range_input(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid, aggregate: Aggregate) -> EvalResult<RangeInput> {
     match expr {
-        Expr::Paren(e) => range_input(ctx, e, grid),
+        Expr::Paren(e) => range_input(ctx, e, grid, aggregate),
         Expr::MatrixSelector(ms) => {
             let ends = ref_times(ctx, grid, ms.selector.at, ms.selector.offset);
             let (lo, hi) = min_max(&ends);
-            let data = fetch(ctx, &ms.selector, lo - ms.range + 1, hi)?;
-            let series = data
+            let hints = select_hints(ctx, grid, aggregate, ms.range);
+            let sel = fetch(ctx, &ms.selector, lo - ms.range + 1, hi, &hints)?;
+            let series = sel
+                .series
                 .into_iter()
                 .filter_map(|s| {
                     let mut ts = Vec::with_capacity(s.timestamps.len());
@@ -168,6 +200,7 @@ pub(crate) fn range_input(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid) -> EvalResult
                 series,
                 range: ms.range,
                 ends,
+                downsampled: sel.downsampled,
             })
         }
         Expr::Subquery(sq) => {
@@ -177,6 +210,7 @@ pub(crate) fn range_input(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid) -> EvalResult
                 series,
                 range: sq.range,
                 ends,
+                downsampled: false,
             })
         }
         _ => Err(super::QueryError::Execution(format!(
@@ -238,7 +272,7 @@ fn eval_subquery_series(ctx: &Ctx<'_>, sq: &Subquery, ends: &[i64]) -> EvalResul
 /// The raw samples of a range selector or subquery at a single instant (the value of `x[5m]` in an
 /// instant query).
 pub(crate) fn eval_matrix_value(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid) -> EvalResult<Vec<RawSeries>> {
-    let input = range_input(ctx, expr, grid)?;
+    let input = range_input(ctx, expr, grid, Aggregate::Last)?;
     let mut out: Vec<RawSeries> = Vec::new();
     input.for_each_window(|si, step, ts, vs| {
         if step == 0

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use strata_storage::{Labels, SeriesReader};
+use strata_storage::{Labels, Resolution, SeriesReader};
 
 use super::QueryError;
 
@@ -101,6 +101,8 @@ pub(crate) struct Ctx<'a> {
     pub query_end: i64,
     /// The query's step in milliseconds (0 for instant queries).
     pub query_step: i64,
+    /// The downsampling tier the query asked for, passed to storage in every selection's hints.
+    pub resolution: Resolution,
     pub warnings: Mutex<Vec<String>>,
     pub infos: Mutex<Vec<String>>,
     pub samples_loaded: AtomicU64,

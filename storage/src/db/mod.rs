@@ -5,13 +5,19 @@
 //! |---|---|---|
 //! | `default` (meta) | ASCII name | see [`META_FORMAT_KEY`], [`META_NEXT_REF_KEY`] |
 //! | `series` | series ref `<u64 BE>` | version `<u8>` + label set |
-//! | `chunks_raw` | [`keys::ChunkKey`] (tier 0) | a sealed chunk (`docs/format/chunks.md`) |
+//! | `raw_<start>` | [`keys::ChunkKey`] (tier 0) | a sealed chunk (`docs/format/chunks.md`) |
+//! | `5m_<start>`, `1h_<start>` | [`keys::ChunkKey`] (tier 1, 2) | a block of window aggregates (`docs/format/tiers.md`) |
+//!
+//! Chunk column families are time partitions ([`partition`]): retention drops whole column families.
 
 pub mod keys;
+pub mod partition;
+
+use std::sync::Arc;
 
 use std::path::Path;
 
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Options};
+use rocksdb::{BoundColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options};
 
 use crate::error::{Error, Result};
 use crate::labels::Labels;
@@ -21,8 +27,9 @@ use crate::wal::record::{Cursor, put_labels};
 pub const CF_META: &str = "default";
 /// Column family mapping series ref → label set.
 pub const CF_SERIES: &str = "series";
-/// Column family of raw-tier sealed chunks.
-pub const CF_RAW: &str = "chunks_raw";
+/// The RocksDB handle type: multi-threaded column family management, since partitions come and go while
+/// the database is in use.
+pub type Db = rocksdb::DBWithThreadMode<rocksdb::MultiThreaded>;
 
 /// Meta key holding the layout version byte ([`DB_FORMAT_VERSION`]).
 pub const META_FORMAT_KEY: &[u8] = b"format_version";
@@ -31,38 +38,60 @@ pub const META_FORMAT_KEY: &[u8] = b"format_version";
 pub const META_NEXT_REF_KEY: &[u8] = b"next_series_ref";
 
 /// Version of the RocksDB layout described in `docs/format/rocksdb.md`.
-pub const DB_FORMAT_VERSION: u8 = 1;
+pub const DB_FORMAT_VERSION: u8 = 2;
 /// Version byte leading every `series` value.
 pub const SERIES_VALUE_VERSION: u8 = 1;
 
-fn cf_options(chunks: bool) -> Options {
+fn cf_options() -> Options {
     let mut o = Options::default();
     // LZ4 is cheap enough for the hot upper levels; ZSTD squeezes the cold bottom level, where most bytes sit.
     o.set_compression_type(DBCompressionType::Lz4);
     o.set_bottommost_compression_type(DBCompressionType::Zstd);
-    if chunks {
-        // Chunks arrive in bursts when the head seals; 32 MiB memtables keep L0 files few.
-        o.set_write_buffer_size(32 << 20);
-    }
+    o
+}
+
+/// Options of a partition column family of tier `tier`.
+pub fn partition_options(tier: u8) -> Options {
+    let mut o = cf_options();
+    // Raw chunks arrive in bursts when the head seals; larger memtables keep L0 files few. The database-wide
+    // write buffer limit (see `open`) bounds the total over all partitions.
+    o.set_write_buffer_size(if tier == keys::TIER_RAW { 32 << 20 } else { 8 << 20 });
     o
 }
 
 /// Opens (creating if needed) the RocksDB database at `path` with Strata's column families and checks the
-/// layout version.
-pub fn open(path: &Path) -> Result<DB> {
-    let mut opts = cf_options(false);
+/// layout version. Returns the database and the names of its column families.
+pub fn open(path: &Path) -> Result<(Db, Vec<String>)> {
+    let mut opts = cf_options();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_max_background_jobs(2);
     opts.set_keep_log_file_num(4);
-    let cfs = vec![
-        ColumnFamilyDescriptor::new(CF_META, cf_options(false)),
-        ColumnFamilyDescriptor::new(CF_SERIES, cf_options(false)),
-        ColumnFamilyDescriptor::new(CF_RAW, cf_options(true)),
+    // All memtables together, whatever the number of partitions.
+    opts.set_db_write_buffer_size(128 << 20);
+    let existing = Db::list_cf(&opts, path).unwrap_or_default();
+    let mut cfs = vec![
+        ColumnFamilyDescriptor::new(CF_META, cf_options()),
+        ColumnFamilyDescriptor::new(CF_SERIES, cf_options()),
     ];
-    let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+    let mut names = vec![CF_META.to_string(), CF_SERIES.to_string()];
+    for name in existing {
+        if names.contains(&name) {
+            continue;
+        }
+        let o = match partition::parse_partition_name(&name) {
+            Some((tier, _)) => partition_options(tier),
+            None => {
+                tracing::warn!(column_family = %name, "unknown column family in the database: kept, not used");
+                cf_options()
+            }
+        };
+        cfs.push(ColumnFamilyDescriptor::new(&name, o));
+        names.push(name);
+    }
+    let db = Db::open_cf_descriptors(&opts, path, cfs)?;
     let meta = cf(&db, CF_META)?;
-    match db.get_cf(meta, META_FORMAT_KEY)? {
+    match db.get_cf(&meta, META_FORMAT_KEY)? {
         Some(v) => {
             let ver = v.first().copied().unwrap_or(0);
             if ver != DB_FORMAT_VERSION || v.len() != 1 {
@@ -72,13 +101,19 @@ pub fn open(path: &Path) -> Result<DB> {
                 });
             }
         }
-        None => db.put_cf(meta, META_FORMAT_KEY, [DB_FORMAT_VERSION])?,
+        None => db.put_cf(&meta, META_FORMAT_KEY, [DB_FORMAT_VERSION])?,
     }
-    Ok(db)
+    drop(meta);
+    Ok((db, names))
 }
 
-/// Looks up a column family handle.
-pub fn cf<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily> {
+/// Looks up one of the fixed column families.
+pub fn cf<'a>(db: &'a Db, name: &'static str) -> Result<Arc<BoundColumnFamily<'a>>> {
+    cf_named(db, name)
+}
+
+/// Looks up a column family by name.
+pub fn cf_named<'a>(db: &'a Db, name: &str) -> Result<Arc<BoundColumnFamily<'a>>> {
     db.cf_handle(name)
         .ok_or_else(|| Error::Internal(format!("column family {name} missing")))
 }

@@ -81,7 +81,7 @@ impl Storage {
                 let cf = self.cf(CF_SERIES)?;
                 let mut wb = rocksdb::WriteBatch::default();
                 for &(r, k) in &created {
-                    wb.put_cf(cf, series_key(r), encode_series_value(good_labels(&good, k)));
+                    wb.put_cf(&cf, series_key(r), encode_series_value(good_labels(&good, k)));
                 }
                 self.db.write(wb)?;
                 self.counters

@@ -8,7 +8,7 @@ use rocksdb::{WriteBatch, WriteOptions};
 use super::{MAX_CHUNK_SPAN_MS, Storage};
 use crate::chunk::{chunk_meta, decode_chunk, encode_chunk};
 use crate::db::keys::{ChunkKey, TIER_RAW, series_key};
-use crate::db::{CF_META, CF_RAW, CF_SERIES, META_NEXT_REF_KEY};
+use crate::db::{CF_META, CF_SERIES, META_NEXT_REF_KEY};
 use crate::error::Result;
 use crate::head::HeadSeries;
 use crate::index::SeriesRef;
@@ -53,9 +53,9 @@ impl Storage {
         Ok(stones.len() as u64)
     }
 
-    /// Adds to `wb` the deletion of series `r`'s sealed samples in `[mint, maxt]`: one range delete when the
-    /// range covers all its data, else per chunk a delete (fully covered) or a rewrite under the same seal
-    /// sequence number (partly covered). Updates `s.sealed_chunks`.
+    /// Deletes the sealed data of series `r` in `[mint, maxt]` from every tier (adding to `wb`): raw chunks
+    /// inside the range go, chunks straddling it are rewritten; windows of downsampled tiers that meet the
+    /// range go. A range covering all of the series' data becomes one range delete per partition.
     pub(super) fn delete_sealed(
         &self,
         r: u64,
@@ -67,16 +67,40 @@ impl Storage {
         if s.sealed_chunks == 0 {
             return Ok(());
         }
-        let cf = self.cf(CF_RAW)?;
-        if mint <= s.min_data_t && maxt >= s.max_data_t {
-            wb.delete_range_cf(
-                cf,
-                ChunkKey::series_prefix(TIER_RAW, r).to_vec(),
-                ChunkKey::series_end(TIER_RAW, r),
-            );
-            s.sealed_chunks = 0;
-            return Ok(());
+        let full = mint <= s.min_data_t && maxt >= s.max_data_t;
+        for p in self.partitions.all() {
+            if p.start > maxt || p.end() <= mint {
+                continue;
+            }
+            let Some(cf) = self.db.cf_handle(&p.name) else { continue };
+            if full {
+                wb.delete_range_cf(
+                    &cf,
+                    ChunkKey::series_prefix(p.tier, r).to_vec(),
+                    ChunkKey::series_end(p.tier, r),
+                );
+            } else if p.tier == TIER_RAW {
+                self.delete_raw_chunks(&cf, r, s, mint, maxt, wb)?;
+            } else {
+                self.delete_windows(p.tier, r, mint.max(p.start), maxt.min(p.end().saturating_sub(1)), wb)?;
+            }
         }
+        if full {
+            s.sealed_chunks = 0;
+        }
+        Ok(())
+    }
+
+    /// The raw part of [`Storage::delete_sealed`] for one partition.
+    fn delete_raw_chunks(
+        &self,
+        cf: &std::sync::Arc<rocksdb::BoundColumnFamily<'_>>,
+        r: u64,
+        s: &mut HeadSeries,
+        mint: i64,
+        maxt: i64,
+        wb: &mut WriteBatch,
+    ) -> Result<()> {
         let mut ro = rocksdb::ReadOptions::default();
         ro.set_iterate_upper_bound(ChunkKey::series_end(TIER_RAW, r));
         let mut it = self.db.raw_iterator_cf_opt(cf, ro);
@@ -153,11 +177,11 @@ impl Storage {
             let mut idx = self.index.write();
             for &r in &gone {
                 idx.remove(SeriesRef(r));
-                wb.delete_cf(series_cf, series_key(r));
+                wb.delete_cf(&series_cf, series_key(r));
             }
         }
         let next = self.next_ref.load(Ordering::Relaxed);
-        wb.put_cf(self.cf(CF_META)?, META_NEXT_REF_KEY, next.to_be_bytes());
+        wb.put_cf(&self.cf(CF_META)?, META_NEXT_REF_KEY, next.to_be_bytes());
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         self.db.write_opt(wb, &sync)?;

@@ -8,17 +8,21 @@
 
 mod append;
 mod delete;
+mod downsample;
 mod open;
 mod read;
+mod retention;
 mod seal;
 mod status;
+mod tiered;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
-use rocksdb::DB;
 
+use crate::db::Db;
+use crate::db::partition::Partitions;
 use crate::error::{Error, Result};
 use crate::head::Head;
 use crate::index::{Cardinality, Index};
@@ -50,6 +54,10 @@ pub struct StorageOptions {
     pub chunk_max_span_ms: i64,
     /// `maintain` seals head data of series that received no write for this long (ms, default 30 min).
     pub head_idle_seal_ms: i64,
+    /// How long each tier (raw, 5 m, 1 h) keeps data, in ms; `None` keeps it forever (the default here;
+    /// the server applies 7 d / 30 d / 1 y). Retention drops whole time partitions, so data lives up to one
+    /// partition span longer; raw data is dropped only once it has been downsampled.
+    pub retention_ms: [Option<i64>; 3],
 }
 
 impl StorageOptions {
@@ -61,6 +69,7 @@ impl StorageOptions {
             chunk_max_samples: 120,
             chunk_max_span_ms: 2 * 3600 * 1000,
             head_idle_seal_ms: 30 * 60 * 1000,
+            retention_ms: [None; 3],
         }
     }
 }
@@ -132,6 +141,35 @@ pub struct TsdbStatus {
     pub max_time: i64,
     /// Cardinality statistics from the index, top `limit` entries per list.
     pub cardinality: Cardinality,
+    /// Per tier (raw, 5m, 1h): what is stored on disk.
+    pub tiers: Vec<TierStatus>,
+}
+
+/// What one tier holds on disk (sealed data; the head is not included).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TierStatus {
+    /// `raw`, `5m` or `1h`.
+    pub name: &'static str,
+    /// Time partitions (column families).
+    pub partitions: u64,
+    /// Distinct series with data in the tier.
+    pub series: u64,
+    /// Chunks (raw) or blocks of windows (5m, 1h).
+    pub chunks: u64,
+    /// Raw samples, or windows of the tier.
+    pub samples: u64,
+    /// Bytes of the tier's SST files and memtables.
+    pub bytes: u64,
+    /// Oldest and newest timestamp held (0 when empty).
+    pub min_time: i64,
+    /// Newest timestamp held.
+    pub max_time: i64,
+    /// Retention in ms (`None`: forever).
+    pub retention_ms: Option<i64>,
+    /// Data before this time was dropped by retention (`i64::MIN` when nothing was).
+    pub horizon: i64,
+    /// The tier holds every window that ends before this time (`i64::MAX` for raw).
+    pub complete_to: i64,
 }
 
 #[derive(Default)]
@@ -145,7 +183,11 @@ struct Counters {
 /// The storage engine. `Send + Sync`: share it in an `Arc` and call it from many threads.
 pub struct Storage {
     opts: StorageOptions,
-    db: DB,
+    db: Db,
+    /// Time partitions of every tier (column families).
+    partitions: Partitions,
+    /// Downsampling state: dirty ranges, watermarks, retention horizons.
+    tiers: downsample::TierState,
     wal: Wal,
     head: Head,
     index: RwLock<Index>,
@@ -168,7 +210,7 @@ impl Storage {
         }
     }
 
-    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily> {
+    fn cf(&self, name: &'static str) -> Result<std::sync::Arc<rocksdb::BoundColumnFamily<'_>>> {
         crate::db::cf(&self.db, name)
     }
 

@@ -10,7 +10,8 @@ use rocksdb::{IteratorMode, WriteBatch};
 use super::{Counters, DB_DIR, MAX_CHUNK_SPAN_MS, Storage, StorageOptions, WAL_DIR, now_ms};
 use crate::chunk::{MAX_SAMPLES, chunk_meta};
 use crate::db::keys::{ChunkKey, TIER_RAW, decode_series_key, series_key};
-use crate::db::{self, CF_META, CF_RAW, CF_SERIES, META_NEXT_REF_KEY, decode_series_value, encode_series_value};
+use crate::db::partition::Partitions;
+use crate::db::{self, CF_META, CF_SERIES, Db, META_NEXT_REF_KEY, decode_series_value, encode_series_value};
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadSeries};
 use crate::index::{Index, SeriesRef};
@@ -33,12 +34,14 @@ impl Storage {
                 source: e,
             })?;
         }
-        let db = db::open(&db_dir)?;
+        let (db, cf_names) = db::open(&db_dir)?;
+        let partitions = Partitions::from_names(cf_names.iter().map(String::as_str));
+        let tiers = super::downsample::TierState::load(&db)?;
         let mut index = Index::new();
         let head = Head::new();
         let mut next_ref = load_series(&db, &mut index, &head)?;
-        let next_seq = scan_chunks(&db, &head)?;
-        if let Some(v) = db.get_cf(db::cf(&db, CF_META)?, META_NEXT_REF_KEY)? {
+        let next_seq = scan_chunks(&db, &partitions, &head)?;
+        if let Some(v) = db.get_cf(&db::cf(&db, CF_META)?, META_NEXT_REF_KEY)? {
             let b: [u8; 8] = v.as_slice().try_into().map_err(|_| Error::Corrupt {
                 what: "meta next_series_ref",
                 reason: format!("length {}", v.len()),
@@ -51,6 +54,8 @@ impl Storage {
         let storage = Storage {
             opts,
             db,
+            partitions,
+            tiers,
             wal,
             head,
             index: RwLock::new(index),
@@ -68,6 +73,8 @@ impl Storage {
             .flat_map(|s| s.read().keys().copied().collect::<Vec<_>>())
             .collect();
         storage.remove_empty_series(all.into_iter())?;
+        // Recomputes what a crash left dirty and sets the tiers' watermarks.
+        storage.downsample()?;
         Ok(storage)
     }
 
@@ -146,14 +153,14 @@ impl Storage {
                     if empty {
                         idx.remove(existing);
                         self.head.shard(existing.0).write().remove(&existing.0);
-                        wb.delete_cf(cf, series_key(existing.0));
+                        wb.delete_cf(&cf, series_key(existing.0));
                     } else {
                         alias.insert(r, existing.0);
                         continue;
                     }
-                    insert_series(&mut idx, &self.head, r, labels, cf, &mut wb);
+                    insert_series(&mut idx, &self.head, r, labels, &cf, &mut wb);
                 }
-                None => insert_series(&mut idx, &self.head, r, labels, cf, &mut wb),
+                None => insert_series(&mut idx, &self.head, r, labels, &cf, &mut wb),
             }
         }
         drop(idx);
@@ -167,7 +174,7 @@ fn insert_series(
     head: &Head,
     r: u64,
     labels: crate::labels::Labels,
-    cf: &rocksdb::ColumnFamily,
+    cf: &std::sync::Arc<rocksdb::BoundColumnFamily<'_>>,
     wb: &mut WriteBatch,
 ) {
     let value = encode_series_value(&labels);
@@ -181,9 +188,9 @@ fn insert_series(
 }
 
 /// Rebuilds the index from the `series` column family; returns one above the largest ref.
-fn load_series(db: &rocksdb::DB, index: &mut Index, head: &Head) -> Result<u64> {
+fn load_series(db: &Db, index: &mut Index, head: &Head) -> Result<u64> {
     let mut next = 1u64;
-    for item in db.iterator_cf(db::cf(db, CF_SERIES)?, IteratorMode::Start) {
+    for item in db.iterator_cf(&db::cf(db, CF_SERIES)?, IteratorMode::Start) {
         let (k, v) = item?;
         let r = match decode_series_key(&k) {
             Ok(r) => r,
@@ -205,37 +212,48 @@ fn load_series(db: &rocksdb::DB, index: &mut Index, head: &Head) -> Result<u64> 
 
 /// Reads every chunk key (and header) once: counts chunks per series, restores each series' newest in-order
 /// timestamp and data time range. Returns the next seal sequence number.
-fn scan_chunks(db: &rocksdb::DB, head: &Head) -> Result<u64> {
+fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<u64> {
     let mut next_seq = 1u64;
     let mut orphans = 0u64;
     let mut corrupt = 0u64;
-    for item in db.iterator_cf(db::cf(db, CF_RAW)?, IteratorMode::Start) {
-        let (k, v) = item?;
-        let Ok(key) = ChunkKey::decode(&k) else {
-            corrupt += 1;
-            continue;
-        };
-        if key.tier != TIER_RAW {
-            continue;
-        }
-        next_seq = next_seq.max(key.seq.saturating_add(1));
-        let mut shard = head.shard(key.series).write();
-        let Some(s) = shard.get_mut(&key.series) else {
-            orphans += 1;
-            continue;
-        };
-        let min_t = match chunk_meta(&v) {
-            Ok(m) => m.min_t,
-            Err(e) => {
+    for p in partitions.all() {
+        let cf = db::cf_named(db, &p.name)?;
+        for item in db.iterator_cf(&cf, IteratorMode::Start) {
+            let (k, v) = item?;
+            let Ok(key) = ChunkKey::decode(&k) else {
                 corrupt += 1;
-                tracing::warn!(series = key.series, chunk_max_t = key.max_t, error = %e, "corrupt chunk found at open");
-                key.max_t.saturating_sub(MAX_CHUNK_SPAN_MS)
+                continue;
+            };
+            if key.tier != p.tier {
+                corrupt += 1;
+                continue;
             }
-        };
-        s.sealed_chunks = s.sealed_chunks.saturating_add(1);
-        s.max_t = s.max_t.max(key.max_t);
-        s.note_time(min_t);
-        s.note_time(key.max_t);
+            let mut shard = head.shard(key.series).write();
+            let Some(s) = shard.get_mut(&key.series) else {
+                orphans += 1;
+                continue;
+            };
+            let range = if key.tier == TIER_RAW {
+                next_seq = next_seq.max(key.seq.saturating_add(1));
+                chunk_meta(&v).map(|m| (m.min_t, m.max_t))
+            } else {
+                crate::tier::block_range(&v)
+            };
+            let (min_t, max_t) = match range {
+                Ok(r) => r,
+                Err(e) => {
+                    corrupt += 1;
+                    tracing::warn!(series = key.series, partition = %p.name, chunk_max_t = key.max_t, error = %e, "corrupt chunk found at open");
+                    (key.max_t.saturating_sub(MAX_CHUNK_SPAN_MS), key.max_t)
+                }
+            };
+            s.sealed_chunks = s.sealed_chunks.saturating_add(1);
+            if key.tier == TIER_RAW {
+                s.max_t = s.max_t.max(max_t);
+            }
+            s.note_time(min_t);
+            s.note_time(max_t);
+        }
     }
     if orphans > 0 {
         tracing::warn!(chunks = orphans, "chunks of unknown series ignored");

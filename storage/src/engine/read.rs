@@ -5,7 +5,6 @@ use rocksdb::ReadOptions;
 
 use super::{MAX_CHUNK_SPAN_MS, Storage};
 use crate::chunk::{chunk_meta, decode_chunk};
-use crate::db::CF_RAW;
 use crate::db::keys::{ChunkKey, TIER_RAW};
 use crate::error::Result;
 use crate::index::SeriesRef;
@@ -28,13 +27,15 @@ struct Run {
 
 /// Collects the runs of one series into two columns; reused buffers avoid per-chunk allocation.
 #[derive(Default)]
-struct Gather {
+pub(super) struct Gather {
     ts: Vec<i64>,
     vs: Vec<f64>,
     runs: Vec<Run>,
     scratch_ts: Vec<i64>,
     scratch_vs: Vec<f64>,
     merge: Vec<(i64, u64, usize)>,
+    /// Raw partitions meeting the last scanned range `(mint, maxt)`, cached across the series of a select.
+    parts: Option<((i64, i64), Vec<String>)>,
 }
 
 impl Gather {
@@ -122,7 +123,7 @@ impl Storage {
     }
 
     /// Refs matching the matchers whose (approximate) data range meets `[mint, maxt]`, sorted.
-    fn refs_in_range(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Vec<u64> {
+    pub(super) fn refs_in_range(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Vec<u64> {
         let mut refs = self.select_refs(matchers);
         refs.retain(|&r| {
             self.head
@@ -135,7 +136,7 @@ impl Storage {
         refs
     }
 
-    fn labels_of(&self, refs: &[u64]) -> Vec<(u64, Labels)> {
+    pub(super) fn labels_of(&self, refs: &[u64]) -> Vec<(u64, Labels)> {
         let idx = self.index.read();
         refs.iter()
             .filter_map(|&r| idx.labels(SeriesRef(r)).map(|l| (r, l)))
@@ -143,7 +144,13 @@ impl Storage {
     }
 
     /// The samples of series `r` in `[mint, maxt]`, merged from all sources; `None` when there are none.
-    fn read_series(&self, r: u64, mint: i64, maxt: i64, g: &mut Gather) -> Result<Option<(Vec<i64>, Vec<f64>)>> {
+    pub(super) fn read_series(
+        &self,
+        r: u64,
+        mint: i64,
+        maxt: i64,
+        g: &mut Gather,
+    ) -> Result<Option<(Vec<i64>, Vec<f64>)>> {
         // Head first, then RocksDB: a chunk sealed in between is then seen twice (harmless, deduplicated)
         // rather than not at all.
         let has_sealed = {
@@ -181,7 +188,36 @@ impl Storage {
     /// starts at `max_t >= mint` and stops once `max_t` passes `maxt` by more than the longest chunk span.
     /// A chunk that fails its checksum or does not decode is logged and skipped.
     fn scan_sealed(&self, r: u64, mint: i64, maxt: i64, g: &mut Gather) -> Result<()> {
-        let cf = self.cf(CF_RAW)?;
+        let parts = match g.parts.take() {
+            Some((range, names)) if range == (mint, maxt) => names,
+            _ => self
+                .partitions
+                .overlapping(TIER_RAW, mint, maxt)
+                .into_iter()
+                .map(|p| p.name)
+                .collect(),
+        };
+        let mut res = Ok(());
+        for name in &parts {
+            // A partition dropped by retention meanwhile simply has nothing left to read.
+            let Some(cf) = self.db.cf_handle(name) else { continue };
+            res = self.scan_partition(&cf, r, mint, maxt, g);
+            if res.is_err() {
+                break;
+            }
+        }
+        g.parts = Some(((mint, maxt), parts));
+        res
+    }
+
+    fn scan_partition(
+        &self,
+        cf: &std::sync::Arc<rocksdb::BoundColumnFamily<'_>>,
+        r: u64,
+        mint: i64,
+        maxt: i64,
+        g: &mut Gather,
+    ) -> Result<()> {
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(ChunkKey::series_end(TIER_RAW, r));
         let mut it = self.db.raw_iterator_cf_opt(cf, ro);
@@ -227,6 +263,19 @@ impl Storage {
 }
 
 impl SeriesReader for Storage {
+    fn select_hinted(
+        &self,
+        matchers: &[LabelMatcher],
+        mint: i64,
+        maxt: i64,
+        hints: &crate::read::SelectHints,
+    ) -> Result<crate::read::Selection> {
+        if mint > maxt {
+            return Ok(crate::read::Selection::default());
+        }
+        self.select_tiered(matchers, mint, maxt, hints)
+    }
+
     fn select(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<SeriesData>> {
         if mint > maxt {
             return Ok(Vec::new());

@@ -7,7 +7,8 @@ use rocksdb::WriteBatch;
 use super::{Storage, now_ms};
 use crate::chunk::{HeadChunk, encode_chunk};
 use crate::db::keys::{ChunkKey, TIER_RAW};
-use crate::db::{CF_META, CF_RAW, CF_SERIES};
+use crate::db::partition::{partition_end, partition_start, tier};
+use crate::db::{CF_META, CF_SERIES};
 use crate::error::Result;
 use crate::head::{HeadSeries, NO_SEG};
 
@@ -15,18 +16,21 @@ impl Storage {
     /// Encodes sorted, unique samples into chunks of at most `chunk_max_samples` samples spanning at most
     /// `chunk_max_span_ms`, and writes them to the raw tier. Returns how many chunks were written.
     pub(super) fn write_chunks(&self, r: u64, ts: &[i64], vs: &[f64]) -> Result<u32> {
-        let cf = self.cf(CF_RAW)?;
+        let raw = tier(TIER_RAW);
         let mut wb = WriteBatch::default();
         let mut n = 0u32;
         let mut start = 0usize;
         while start < ts.len() {
             let first = ts.get(start).copied().unwrap_or(0);
+            // A chunk never crosses a partition boundary, so that retention can drop partitions whole.
+            let part = partition_start(raw, first);
+            let part_end = partition_end(raw, part);
             let mut end = start + 1;
             while end < ts.len()
                 && end - start < self.opts.chunk_max_samples
                 && ts
                     .get(end)
-                    .is_some_and(|&t| t.saturating_sub(first) <= self.opts.chunk_max_span_ms)
+                    .is_some_and(|&t| t.saturating_sub(first) <= self.opts.chunk_max_span_ms && t < part_end)
             {
                 end += 1;
             }
@@ -36,8 +40,9 @@ impl Storage {
             let bytes = encode_chunk(cts, cvs)?;
             let max_t = cts.last().copied().unwrap_or(first);
             let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            let cf = self.partitions.get_or_create(&self.db, TIER_RAW, first)?;
             wb.put_cf(
-                cf,
+                &cf,
                 ChunkKey {
                     tier: TIER_RAW,
                     series: r,
@@ -51,7 +56,10 @@ impl Storage {
             start = end;
         }
         if n > 0 {
-            self.db.write(wb)?;
+            let (Some(&lo), Some(&hi)) = (ts.first(), ts.last()) else {
+                return Ok(0);
+            };
+            self.write_marking_dirty(wb, crate::db::partition::TIER_5M, &[(r, lo, hi)])?;
             self.counters.chunks_sealed.fetch_add(u64::from(n), Ordering::Relaxed);
         }
         Ok(n)
@@ -112,8 +120,15 @@ impl Storage {
                 }
             }
         }
-        let _guard = self.append_lock.lock();
-        self.truncate_wal_locked()
+        {
+            let _guard = self.append_lock.lock();
+            self.truncate_wal_locked()?;
+        }
+        if self.tiers.downsample_due(now) {
+            self.downsample()?;
+            self.apply_retention()?;
+        }
+        Ok(())
     }
 
     /// Seals every head chunk and all out-of-order data, flushes RocksDB memtables and empties the WAL.
@@ -129,10 +144,19 @@ impl Storage {
                 self.seal_ooo(r, s)?;
             }
         }
-        for name in [CF_META, CF_SERIES, CF_RAW] {
-            self.db.flush_cf(self.cf(name)?)?;
+        self.truncate_wal_locked()?;
+        drop(_guard);
+        self.downsample()?;
+        self.apply_retention()?;
+        for name in [CF_META, CF_SERIES] {
+            self.db.flush_cf(&self.cf(name)?)?;
         }
-        self.truncate_wal_locked()
+        for p in self.partitions.all() {
+            if let Ok(cf) = crate::db::cf_named(&self.db, &p.name) {
+                self.db.flush_cf(&cf)?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes WAL segments older than the oldest one holding unsealed data. When nothing is unsealed, the

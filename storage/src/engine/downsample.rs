@@ -1,0 +1,399 @@
+//! The downsampler: raw data becomes 5-minute windows, 5-minute windows become 1-hour windows.
+//!
+//! Sealing raw chunks marks the series' time range dirty for the 5 m tier (persisted in the meta column
+//! family in the same write batch, so a crash loses no mark); writing 5 m windows marks the 1 h tier dirty.
+//! A pass recomputes the dirty windows of each series from the finer data (head included, so a window is
+//! right as soon as it is computed; later samples dirty it again) plus the window after them, whose counter
+//! increase starts from their last value. After a pass, each tier is complete up to a watermark: the oldest
+//! unsealed head sample, and at most ten minutes before now, floored to the tier's resolution.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use parking_lot::Mutex;
+use rocksdb::{ReadOptions, WriteBatch};
+
+use super::{Storage, now_ms};
+use crate::db::keys::{ChunkKey, TIER_RAW};
+use crate::db::partition::{TIER_1H, TIER_5M, align_down, partition_start, tier};
+use crate::db::{CF_META, Db};
+use crate::error::{Error, Result};
+use crate::tier::{WindowAgg, aggregate_raw, aggregate_windows, decode_block, encode_block};
+
+/// Meta key prefix of a dirty range: `dirty/` + tier byte + series ref (BE) → `min_t, max_t` (i64 BE).
+const DIRTY_PREFIX: &[u8] = b"dirty/";
+/// Meta key prefix of a retention horizon: `horizon/` + tier byte → i64 BE.
+const HORIZON_PREFIX: &[u8] = b"horizon/";
+/// A background pass runs at most this often (a flush always runs one).
+const PASS_INTERVAL_MS: i64 = 60_000;
+/// Windows this close to now are left to the raw tier in queries: late samples may still arrive.
+const SETTLE_MS: i64 = 10 * 60_000;
+/// How many blocks back a pass looks for the value before a dirty range.
+const PREV_BLOCKS: i64 = 4;
+
+/// Dirty ranges per series, for the 5 m (index 0) and 1 h (index 1) tiers.
+type DirtyMaps = [HashMap<u64, (i64, i64)>; 2];
+
+/// Downsampling and retention state of the engine.
+pub(super) struct TierState {
+    dirty: Mutex<DirtyMaps>,
+    /// Per tier: every window that ends before this time is in the tier (`i64::MAX` for raw).
+    pub complete_to: [AtomicI64; 3],
+    /// Per tier: data before this time was dropped by retention.
+    pub horizon: [AtomicI64; 3],
+    /// Serialises passes (background and flush).
+    pass: Mutex<()>,
+    last_pass_ms: AtomicI64,
+}
+
+fn dirty_key(tier: u8, r: u64) -> Vec<u8> {
+    let mut k = DIRTY_PREFIX.to_vec();
+    k.push(tier);
+    k.extend_from_slice(&r.to_be_bytes());
+    k
+}
+
+/// The meta key of tier `tier`'s retention horizon.
+pub(super) fn horizon_key(tier: u8) -> Vec<u8> {
+    let mut k = HORIZON_PREFIX.to_vec();
+    k.push(tier);
+    k
+}
+
+fn two_i64(v: &[u8]) -> Option<(i64, i64)> {
+    let a = i64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+    let b = i64::from_be_bytes(v.get(8..16)?.try_into().ok()?);
+    Some((a, b))
+}
+
+impl TierState {
+    /// Loads dirty ranges and horizons from the meta column family.
+    pub fn load(db: &Db) -> Result<TierState> {
+        let meta = crate::db::cf(db, CF_META)?;
+        let mut dirty: DirtyMaps = Default::default();
+        for item in db.prefix_iterator_cf(&meta, DIRTY_PREFIX) {
+            let (k, v) = item?;
+            if !k.starts_with(DIRTY_PREFIX) {
+                break;
+            }
+            let rest = k.get(DIRTY_PREFIX.len()..).unwrap_or_default();
+            let parsed = rest.split_first().and_then(|(&t, r)| {
+                let r = u64::from_be_bytes(r.try_into().ok()?);
+                Some((t, r, two_i64(&v)?))
+            });
+            match parsed {
+                Some((t, r, range)) if t == TIER_5M || t == TIER_1H => {
+                    if let Some(m) = dirty.get_mut(usize::from(t) - 1) {
+                        m.insert(r, range);
+                    }
+                }
+                _ => tracing::warn!("skipping a malformed dirty-range entry"),
+            }
+        }
+        let horizon = [0u8, 1, 2].map(|t| {
+            let v = db
+                .get_cf(&meta, horizon_key(t))
+                .ok()
+                .flatten()
+                .and_then(|v| Some(i64::from_be_bytes(v.get(..8)?.try_into().ok()?)));
+            AtomicI64::new(v.unwrap_or(i64::MIN))
+        });
+        Ok(TierState {
+            dirty: Mutex::new(dirty),
+            complete_to: [
+                AtomicI64::new(i64::MAX),
+                AtomicI64::new(i64::MIN),
+                AtomicI64::new(i64::MIN),
+            ],
+            horizon,
+            pass: Mutex::new(()),
+            last_pass_ms: AtomicI64::new(i64::MIN),
+        })
+    }
+
+    /// Whether a background pass is due.
+    pub fn downsample_due(&self, now: i64) -> bool {
+        now.saturating_sub(self.last_pass_ms.load(Ordering::Relaxed)) >= PASS_INTERVAL_MS
+    }
+}
+
+impl Storage {
+    /// Writes `wb` after adding to it the merged dirty marks of `ranges` for tier `tier` (5 m or 1 h).
+    pub(super) fn write_marking_dirty(
+        &self,
+        mut wb: WriteBatch,
+        tier_id: u8,
+        ranges: &[(u64, i64, i64)],
+    ) -> Result<()> {
+        let meta = self.cf(CF_META)?;
+        let mut dirty = self.tiers.dirty.lock();
+        let map = dirty
+            .get_mut(usize::from(tier_id).wrapping_sub(1))
+            .ok_or_else(|| Error::Internal(format!("no dirty map for tier {tier_id}")))?;
+        for &(r, lo, hi) in ranges {
+            let e = map.entry(r).or_insert((lo, hi));
+            e.0 = e.0.min(lo);
+            e.1 = e.1.max(hi);
+            let mut v = e.0.to_be_bytes().to_vec();
+            v.extend_from_slice(&e.1.to_be_bytes());
+            wb.put_cf(&meta, dirty_key(tier_id, r), v);
+        }
+        self.db.write(wb)?;
+        Ok(())
+    }
+
+    /// Runs a downsampling pass over everything dirty, then moves the watermarks.
+    pub fn downsample(&self) -> Result<()> {
+        let _pass = self.tiers.pass.lock();
+        let now = now_ms();
+        self.tiers.last_pass_ms.store(now, Ordering::Relaxed);
+        let watermark = self.oldest_unsealed().min(now.saturating_sub(SETTLE_MS));
+        for t in [TIER_5M, TIER_1H] {
+            let work: Vec<(u64, (i64, i64))> = {
+                let mut dirty = self.tiers.dirty.lock();
+                let map = dirty
+                    .get_mut(usize::from(t) - 1)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
+                let mut v: Vec<_> = map.into_iter().collect();
+                v.sort_unstable_by_key(|e| e.0);
+                v
+            };
+            for chunk in work.chunks(256) {
+                self.downsample_batch(t, chunk)?;
+            }
+            let finer_done = if t == TIER_5M {
+                watermark
+            } else {
+                self.tiers.complete_to[usize::from(TIER_5M)].load(Ordering::Relaxed)
+            };
+            let done = align_down(finer_done, tier(t).resolution_ms);
+            self.tiers.complete_to[usize::from(t)].store(done, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// The oldest sample still in the head (`i64::MAX` when everything is sealed).
+    fn oldest_unsealed(&self) -> i64 {
+        let mut oldest = i64::MAX;
+        for shard in self.head.shards() {
+            for s in shard.read().values() {
+                if let Some(t) = s.chunk.first_t() {
+                    oldest = oldest.min(t);
+                }
+                if let Some(&(t, _)) = s.ooo.first() {
+                    oldest = oldest.min(t);
+                }
+            }
+        }
+        oldest
+    }
+
+    /// Recomputes the dirty windows of a batch of series in tier `t` and writes them in one batch, clearing
+    /// the dirty marks that were not renewed meanwhile and marking the next tier.
+    fn downsample_batch(&self, t: u8, work: &[(u64, (i64, i64))]) -> Result<()> {
+        let spec = tier(t);
+        let res = spec.resolution_ms;
+        let finer = t - 1;
+        let floor = self.tiers.horizon[usize::from(finer)].load(Ordering::Relaxed);
+        let mut wb = WriteBatch::default();
+        let mut next_marks = Vec::new();
+        let mut g = super::read::Gather::default();
+        for &(r, (lo, hi)) in work {
+            // The window after the range too: its increase starts from the range's last value.
+            let from = align_down(lo, res).max(floor);
+            let to = align_down(hi, res).saturating_add(2 * res);
+            if from >= to {
+                continue;
+            }
+            let windows = if finer == TIER_RAW {
+                let prev = self.prev_last(t, r, from)?;
+                match self.read_series(r, from, to - 1, &mut g)? {
+                    Some((ts, vs)) => aggregate_raw(&ts, &vs, res, prev),
+                    None => Vec::new(),
+                }
+            } else {
+                aggregate_windows(&self.read_windows(finer, r, from, to)?, res)
+            };
+            self.replace_windows(t, r, from, to, &windows, &mut wb)?;
+            next_marks.push((r, from, to - 1));
+        }
+        let meta = self.cf(CF_META)?;
+        let dirty = self.tiers.dirty.lock();
+        if let Some(map) = dirty.get(usize::from(t) - 1) {
+            for &(r, _) in work {
+                if !map.contains_key(&r) {
+                    wb.delete_cf(&meta, dirty_key(t, r));
+                }
+            }
+        }
+        drop(dirty);
+        if t == TIER_5M {
+            self.write_marking_dirty(wb, TIER_1H, &next_marks)
+        } else {
+            self.db.write(wb)?;
+            Ok(())
+        }
+    }
+
+    /// The key of the block of tier `t` holding window start `start`.
+    fn block_key(t: u8, r: u64, start: i64) -> ChunkKey {
+        let block = tier(t).block_ms;
+        ChunkKey {
+            tier: t,
+            series: r,
+            max_t: align_down(start, block).saturating_add(block - 1),
+            seq: 0,
+        }
+    }
+
+    /// Reads one block (`None` when absent; a corrupt block is logged and treated as absent).
+    fn read_block(&self, t: u8, r: u64, start: i64) -> Result<Option<Vec<WindowAgg>>> {
+        let name = crate::db::partition::partition_name(tier(t), partition_start(tier(t), start));
+        let Some(cf) = self.db.cf_handle(&name) else {
+            return Ok(None);
+        };
+        let key = Self::block_key(t, r, start);
+        let Some(bytes) = self.db.get_pinned_cf(&cf, key.encode())? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        match decode_block(&bytes, &mut out) {
+            Ok(()) => Ok(Some(out)),
+            Err(e) => {
+                tracing::warn!(series = r, tier = tier(t).name, block_end = key.max_t, error = %e, "corrupt tier block: recomputing it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The last value before `from` in tier `t` (looking a few blocks back), as the start of the next
+    /// window's counter increase.
+    fn prev_last(&self, t: u8, r: u64, from: i64) -> Result<Option<f64>> {
+        let block = tier(t).block_ms;
+        let mut start = align_down(from.saturating_sub(1), block);
+        for _ in 0..PREV_BLOCKS {
+            if let Some(ws) = self.read_block(t, r, start)?
+                && let Some(w) = ws.iter().rev().find(|w| w.t < from)
+            {
+                return Ok(Some(w.last));
+            }
+            start = start.saturating_sub(block);
+        }
+        Ok(None)
+    }
+
+    /// Replaces the windows of series `r` in tier `t` whose start lies in `[from, to)` by `windows`.
+    fn replace_windows(
+        &self,
+        t: u8,
+        r: u64,
+        from: i64,
+        to: i64,
+        windows: &[WindowAgg],
+        wb: &mut WriteBatch,
+    ) -> Result<()> {
+        let spec = tier(t);
+        let (res, block) = (spec.resolution_ms, spec.block_ms);
+        let mut start = align_down(from, block);
+        while start < to {
+            let end = start.saturating_add(block);
+            let inside = |w: &WindowAgg| {
+                let s = align_down(w.t, res);
+                s >= from && s < to
+            };
+            let existing = self.read_block(t, r, start)?.unwrap_or_default();
+            let mut merged: Vec<WindowAgg> = existing.into_iter().filter(|w| !inside(w)).collect();
+            merged.extend(windows.iter().filter(|w| w.t >= start && w.t < end).copied());
+            merged.sort_by_key(|w| w.t);
+            let key = Self::block_key(t, r, start).encode();
+            if merged.is_empty() {
+                if let Some(cf) = self.db.cf_handle(&crate::db::partition::partition_name(
+                    spec,
+                    partition_start(spec, start),
+                )) {
+                    wb.delete_cf(&cf, key);
+                }
+            } else {
+                let cf = self.partitions.get_or_create(&self.db, t, start)?;
+                wb.put_cf(&cf, key, encode_block(&merged)?);
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// The windows of series `r` in tier `t` whose timestamps lie in `[from, to)`, in order.
+    pub(super) fn read_windows(&self, t: u8, r: u64, from: i64, to: i64) -> Result<Vec<WindowAgg>> {
+        let mut out = Vec::new();
+        if from >= to {
+            return Ok(out);
+        }
+        let block = tier(t).block_ms;
+        for p in self.partitions.overlapping(t, from, to - 1) {
+            let Ok(cf) = crate::db::cf_named(&self.db, &p.name) else {
+                continue;
+            };
+            let mut ro = ReadOptions::default();
+            ro.set_iterate_upper_bound(ChunkKey::series_end(t, r));
+            let mut it = self.db.raw_iterator_cf_opt(&cf, ro);
+            it.seek(ChunkKey::lower_bound(t, r, from));
+            while it.valid() {
+                let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                    break;
+                };
+                match ChunkKey::decode(k) {
+                    Ok(key) if key.series == r && key.tier == t => {
+                        if key.max_t.saturating_sub(block - 1) >= to {
+                            break;
+                        }
+                        let before = out.len();
+                        if let Err(e) = decode_block(v, &mut out) {
+                            out.truncate(before);
+                            tracing::warn!(series = r, tier = tier(t).name, block_end = key.max_t, error = %e, "skipping corrupt tier block");
+                        }
+                    }
+                    Ok(_) => break,
+                    Err(e) => tracing::warn!(series = r, error = %e, "skipping a malformed tier key"),
+                }
+                it.next();
+            }
+            it.status()?;
+        }
+        out.retain(|w| w.t >= from && w.t < to);
+        Ok(out)
+    }
+
+    /// Deletes the windows of series `r` in tier `t` that meet `[mint, maxt]` (adding to `wb`).
+    pub(super) fn delete_windows(&self, t: u8, r: u64, mint: i64, maxt: i64, wb: &mut WriteBatch) -> Result<()> {
+        let spec = tier(t);
+        let (res, block) = (spec.resolution_ms, spec.block_ms);
+        let mut start = align_down(mint, block);
+        while start <= maxt {
+            if let Some(existing) = self.read_block(t, r, start)? {
+                let kept: Vec<WindowAgg> = existing
+                    .iter()
+                    .copied()
+                    .filter(|w| {
+                        let ws = align_down(w.t, res);
+                        ws > maxt || ws.saturating_add(res) <= mint
+                    })
+                    .collect();
+                if kept.len() != existing.len() {
+                    let cf = self.partitions.get_or_create(&self.db, t, start)?;
+                    let key = Self::block_key(t, r, start).encode();
+                    if kept.is_empty() {
+                        wb.delete_cf(&cf, key);
+                    } else {
+                        wb.put_cf(&cf, key, encode_block(&kept)?);
+                    }
+                }
+            }
+            start = match start.checked_add(block) {
+                Some(s) => s,
+                None => break,
+            };
+        }
+        Ok(())
+    }
+}

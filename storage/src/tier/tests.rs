@@ -1,0 +1,91 @@
+#![allow(clippy::unwrap_used)]
+use super::*;
+use crate::read::STALE_NAN_BITS;
+
+const M5: i64 = 300_000;
+
+#[test]
+fn raw_windows_count_sum_min_max_last_and_reset_aware_increase() {
+    // A counter 10, 20, 30 | 5 (reset), 15 | stale marker | 25, sampled every 100 s.
+    let ts = [0, 100_000, 200_000, 300_000, 400_000, 500_000, 600_000];
+    let vs = [10.0, 20.0, 30.0, 5.0, 15.0, f64::from_bits(STALE_NAN_BITS), 25.0];
+    let w = aggregate_raw(&ts, &vs, M5, None);
+    assert_eq!(w.len(), 3);
+    assert_eq!(
+        (w[0].t, w[0].count, w[0].sum, w[0].min, w[0].max, w[0].last, w[0].inc),
+        (200_000, 3.0, 60.0, 10.0, 30.0, 30.0, 20.0)
+    );
+    assert_eq!(
+        (w[1].t, w[1].count, w[1].last, w[1].inc),
+        (400_000, 2.0, 15.0, 15.0),
+        "reset: 5 counts from zero"
+    );
+    assert_eq!(
+        (w[2].t, w[2].count, w[2].inc),
+        (600_000, 1.0, 10.0),
+        "the marker is skipped"
+    );
+    // With a known previous value, the first window's increase starts from it.
+    assert_eq!(aggregate_raw(&ts[..1], &vs[..1], M5, Some(4.0))[0].inc, 6.0);
+}
+
+#[test]
+fn coarser_windows_combine_finer_ones() {
+    let ts: Vec<i64> = (0..48).map(|i| i * 15_000 * 20).collect(); // every 5 minutes for 4 h
+    let vs: Vec<f64> = (0..48).map(|i| f64::from(i % 7)).collect();
+    let fine = aggregate_raw(&ts, &vs, M5, None);
+    let hour = aggregate_windows(&fine, 12 * M5);
+    let direct = aggregate_raw(&ts, &vs, 12 * M5, None);
+    assert_eq!(hour, direct);
+}
+
+#[test]
+fn rebuilt_counter_keeps_increases_and_ends_at_the_real_value() {
+    let ts = [0, 300_000, 600_000, 900_000];
+    let vs = [100.0, 110.0, 3.0, 13.0];
+    let w = aggregate_raw(&ts, &vs, M5, None);
+    let c = rebuild_counter(&w);
+    assert_eq!(c, vec![-10.0, 0.0, 3.0, 13.0]);
+}
+
+#[test]
+fn blocks_round_trip_bit_exact_and_detect_corruption() {
+    let mut windows = Vec::new();
+    for i in 0..72i64 {
+        windows.push(WindowAgg {
+            t: i * M5 + 299_987 + i % 3,
+            count: 20.0,
+            sum: 1234.5 + i as f64,
+            min: -0.0,
+            max: f64::INFINITY,
+            last: if i == 5 { f64::NAN } else { i as f64 * 0.01 },
+            inc: 1e-300,
+        });
+    }
+    let bytes = encode_block(&windows).unwrap();
+    let mut back = Vec::new();
+    decode_block(&bytes, &mut back).unwrap();
+    assert_eq!(back.len(), windows.len());
+    for (a, b) in back.iter().zip(&windows) {
+        for (x, y) in [
+            (a.count, b.count),
+            (a.sum, b.sum),
+            (a.min, b.min),
+            (a.max, b.max),
+            (a.last, b.last),
+            (a.inc, b.inc),
+        ] {
+            assert_eq!(x.to_bits(), y.to_bits());
+        }
+        assert_eq!(a.t, b.t);
+    }
+    assert_eq!(block_range(&bytes).unwrap(), (windows[0].t, windows[71].t));
+    for i in [0, 1, 5, bytes.len() / 2, bytes.len() - 1] {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x10;
+        assert!(decode_block(&bad, &mut Vec::new()).is_err(), "flip at {i}");
+    }
+    for len in [0, 3, 10, bytes.len() - 1] {
+        assert!(decode_block(&bytes[..len], &mut Vec::new()).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! Downsampled tiers and retention: what a store whose raw tier keeps one day answers from its 5 m and 1 h
+//! tiers must agree with the raw data another store keeps forever.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::*;
+use strata_storage::{Aggregate, LabelMatcher, Resolution, SelectHints, SeriesData, SeriesReader, Storage};
+
+const H: i64 = 3_600_000;
+const DAY: i64 = 24 * H;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Four days of 15 s samples ending two hours ago, on whole hours: a counter with resets, a noisy gauge
+/// and a constant.
+fn workload(end: i64) -> Vec<strata_storage::WriteSeries> {
+    let start = end - 4 * DAY;
+    let ts: Vec<i64> = (0..(4 * DAY / 15_000))
+        .map(|k| start + k * 15_000 + (k * 7919) % 900)
+        .collect();
+    let counter = ts.iter().enumerate().map(|(k, &t)| {
+        let k = k as f64;
+        // Resets every 10 000 samples.
+        (
+            t,
+            ((k % 10_000.0) * 2.5 + (k * 0.37).sin().abs() * 3.0).floor() / 100.0 * 100.0,
+        )
+    });
+    let gauge = ts
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| (t, 50.0 + 40.0 * ((k as f64) / 500.0).sin() + (k % 13) as f64));
+    let constant = ts.iter().map(|&t| (t, 7.0));
+    vec![
+        ws(&series("req_total", 0), counter),
+        ws(&series("temp", 0), gauge),
+        ws(&series("const", 0), constant),
+    ]
+}
+
+fn hints(aggregate: Aggregate, resolution: Resolution) -> SelectHints {
+    SelectHints {
+        aggregate,
+        step_ms: H,
+        range_ms: H,
+        resolution,
+    }
+}
+
+fn one(st: &Storage, name: &str, mint: i64, maxt: i64, h: SelectHints) -> (SeriesData, bool) {
+    let m = vec![LabelMatcher::equal("__name__", name)];
+    let sel = st.select_hinted(&m, mint, maxt, &h).unwrap();
+    assert_eq!(sel.series.len(), 1, "{name} [{mint}, {maxt}]");
+    (sel.series.into_iter().next().unwrap(), sel.downsampled)
+}
+
+fn increase(vs: &[f64]) -> f64 {
+    vs.windows(2)
+        .map(|w| if w[1] >= w[0] { w[1] - w[0] } else { w[1] })
+        .sum()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[test]
+fn one_day_of_raw_plus_tiers_agrees_with_raw_kept_forever() {
+    let end = (now_ms() / H - 2) * H;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Storage::open(opts(dir_a.path())).unwrap();
+    let mut ob = opts(dir_b.path());
+    ob.retention_ms = [Some(DAY), None, None];
+    let b = Storage::open(ob.clone()).unwrap();
+    let batch = workload(end);
+    for st in [&a, &b] {
+        let rep = st.append(&batch).unwrap();
+        assert!(rep.rejected.is_empty());
+        st.flush().unwrap();
+    }
+    // B dropped its raw partitions older than a day, and disk space with them.
+    let (ta, tb) = (a.tier_status(), b.tier_status());
+    assert!(ta[0].partitions >= 4 && tb[0].partitions <= 2, "{ta:?} {tb:?}");
+    assert!(tb[0].bytes < ta[0].bytes / 2, "{ta:?} {tb:?}");
+    assert!(tb[0].horizon >= end - 2 * DAY, "{tb:?}");
+    assert_eq!((tb[1].series, tb[2].series), (3, 3), "{tb:?}");
+    assert!(tb[1].samples >= 4 * 24 * 12 - 1 && tb[2].samples >= 4 * 24, "{tb:?}");
+
+    let check = |b: &Storage, ctx: &str| {
+        let mut coarse_windows = 0;
+        for hour in 1..(4 * 24) {
+            // Whole windows: raw samples in [lo, hi] are exactly those of the windows starting there.
+            let (lo, hi) = (end - 4 * DAY + hour * H, end - 4 * DAY + (hour + 1) * H - 1);
+            for name in ["req_total", "temp", "const"] {
+                let (raw, ds) = one(&a, name, lo, hi, hints(Aggregate::Last, Resolution::Raw));
+                assert!(!ds);
+                let n = raw.values.len() as f64;
+                let (cnt, ds) = one(b, name, lo, hi, hints(Aggregate::Count, Resolution::Raw));
+                coarse_windows += usize::from(ds);
+                // A raw-only answer is raw samples, to be counted; a downsampled one has counts to add up.
+                let got = if ds {
+                    cnt.values.iter().sum::<f64>()
+                } else {
+                    cnt.values.len() as f64
+                };
+                assert_eq!(got, n, "{ctx} count {name} hour {hour}");
+                let (mx, _) = one(b, name, lo, hi, hints(Aggregate::Max, Resolution::Raw));
+                let want = raw.values.iter().copied().fold(f64::MIN, f64::max);
+                assert_eq!(mx.values.iter().copied().fold(f64::MIN, f64::max), want, "{ctx} max");
+                let (mn, _) = one(b, name, lo, hi, hints(Aggregate::Min, Resolution::Raw));
+                let want = raw.values.iter().copied().fold(f64::MAX, f64::min);
+                assert_eq!(mn.values.iter().copied().fold(f64::MAX, f64::min), want, "{ctx} min");
+                let (sm, _) = one(b, name, lo, hi, hints(Aggregate::Sum, Resolution::Raw));
+                assert!(
+                    close(sm.values.iter().sum(), raw.values.iter().sum()),
+                    "{ctx} sum {name} hour {hour}"
+                );
+                // The rebuilt counter rises between its first and last point exactly as the raw data did.
+                let (c, ds) = one(b, name, lo, hi, hints(Aggregate::Counter, Resolution::Raw));
+                if ds {
+                    let (first, last) = (c.timestamps[0], *c.timestamps.last().unwrap());
+                    let (r, _) = one(&a, name, first, last, hints(Aggregate::Last, Resolution::Raw));
+                    let got = c.values.last().unwrap() - c.values[0];
+                    assert!(
+                        close(got, increase(&r.values)),
+                        "{ctx} counter {name} hour {hour}: {got}"
+                    );
+                    assert!(c.values.windows(2).all(|w| w[1] >= w[0]), "no resets left");
+                } else {
+                    assert_eq!(c, raw, "{ctx}: raw data is served as is");
+                }
+            }
+        }
+        // The last day is still raw in B; the first three come from the 5 m tier.
+        assert!(
+            coarse_windows >= 3 * 40 && coarse_windows < 3 * 80,
+            "{ctx}: {coarse_windows}"
+        );
+    };
+    check(&b, "after flush");
+    drop(b);
+    let b = Storage::open(ob.clone()).unwrap();
+    check(&b, "after reopen");
+
+    // Store A answers from its tiers too when asked, and auto picks them for hourly steps.
+    let (lo, hi) = (end - 3 * DAY, end - 2 * DAY);
+    let (c5, ds) = one(&a, "temp", lo, hi, hints(Aggregate::Count, Resolution::FiveMinutes));
+    assert!(ds && c5.values.len() == 24 * 12, "{}", c5.values.len());
+    let (c1, ds) = one(&a, "temp", lo, hi, hints(Aggregate::Count, Resolution::OneHour));
+    assert!(ds && c1.values.len() == 24);
+    assert_eq!(c1.values.iter().sum::<f64>(), c5.values.iter().sum::<f64>());
+    let auto = a.plan_selection(lo, now_ms(), &hints(Aggregate::Last, Resolution::Auto));
+    assert_eq!(auto.first().unwrap().tier, 1, "{auto:?}");
+    assert_eq!(
+        auto.last().unwrap().tier,
+        0,
+        "the newest minutes come from raw: {auto:?}"
+    );
+
+    // Deleting a range removes it from every tier.
+    let m = vec![LabelMatcher::equal("__name__", "temp")];
+    b.delete_series(&m, end - 3 * DAY, end - 2 * DAY).unwrap();
+    let sel = b
+        .select_hinted(
+            &m,
+            end - 3 * DAY + 1,
+            end - 2 * DAY,
+            &hints(Aggregate::Count, Resolution::Raw),
+        )
+        .unwrap();
+    assert!(
+        sel.series.is_empty(),
+        "{:?}",
+        sel.series.first().map(|s| s.values.len())
+    );
+    let (after, _) = one(
+        &b,
+        "temp",
+        end - 2 * DAY + 1,
+        end,
+        hints(Aggregate::Count, Resolution::Raw),
+    );
+    assert!(after.values.iter().sum::<f64>() > 0.0);
+}
+
+#[test]
+fn live_data_is_downsampled_as_it_is_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.chunk_max_samples = 120;
+    let st = Storage::open(o).unwrap();
+    // Three hours of data ending well before now, appended in order in small batches like a scrape.
+    let end = (now_ms() / H - 1) * H;
+    let start = end - 3 * H;
+    for k in 0..(3 * H / 15_000) {
+        let t = start + k * 15_000;
+        st.append(&[ws(&series("g", 0), [(t, k as f64)])]).unwrap();
+    }
+    st.downsample().unwrap();
+    // Sealed chunks (120 samples = 30 min) have been downsampled; the open head chunk has not.
+    let m = vec![LabelMatcher::equal("__name__", "g")];
+    let sel = st
+        .select_hinted(&m, start, end, &hints(Aggregate::Count, Resolution::FiveMinutes))
+        .unwrap();
+    assert!(sel.downsampled);
+    let total: f64 = sel.series[0].values.iter().sum();
+    assert_eq!(
+        total,
+        (3 * H / 15_000) as f64,
+        "raw fills in where the tier is not complete"
+    );
+}
