@@ -79,7 +79,27 @@ pub async fn tsdb_status(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery)
         "labelValueCountByLabelName": list(&c.label_value_count_by_label_name),
         "memoryInBytesByLabelName": list(&c.memory_in_bytes_by_label_name),
         "seriesCountByLabelValuePair": list(&c.series_count_by_label_value_pair),
+        // Strata's own: what each resolution tier holds on disk (not part of Prometheus' answer).
+        "tiers": s.tiers.iter().map(tier_json).collect::<Vec<_>>(),
     })))
+}
+
+/// One entry of the `tiers` list of `/api/v1/status/tsdb`.
+fn tier_json(t: &strata_storage::TierStatus) -> serde_json::Value {
+    let bound = |v: i64| (v != i64::MIN && v != i64::MAX).then_some(v);
+    serde_json::json!({
+        "name": t.name,
+        "partitions": t.partitions,
+        "numSeries": t.series,
+        "chunkCount": t.chunks,
+        "numSamples": t.samples,
+        "bytes": t.bytes,
+        "minTime": t.min_time,
+        "maxTime": t.max_time,
+        "retention": t.retention_ms.map_or_else(|| "forever".to_string(), crate::config::format_duration),
+        "droppedBefore": bound(t.horizon),
+        "completeUntil": bound(t.complete_to),
+    })
 }
 
 /// `POST|PUT /api/v1/admin/tsdb/delete_series`.
