@@ -20,6 +20,8 @@ enum Command {
     Serve(ServeArgs),
     /// Remote-write load generator: node_exporter-like series, reports samples/s, server CPU and RSS, bytes on disk.
     Bench(bench::BenchArgs),
+    /// PromQL evaluation throughput over the storage engine, in process: fills a fresh store, times range queries.
+    BenchQuery(bench::query::BenchQueryArgs),
     /// Exports series from a running server into a file: JSON lines or CSV (docs/formats.md).
     Export(strata::export::cli::ExportArgs),
     /// Imports a file into a running server: JSON lines, CSV, Prometheus text or Influx line protocol.
@@ -111,6 +113,13 @@ fn main() -> std::process::ExitCode {
             }
             Err(e) => {
                 eprintln!("strata bench: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::BenchQuery(args) => match bench::query::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("strata bench-query: {e:#}");
                 std::process::ExitCode::FAILURE
             }
         },

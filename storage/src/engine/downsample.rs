@@ -18,7 +18,9 @@ use crate::db::keys::{ChunkKey, TIER_RAW};
 use crate::db::partition::{TIER_1H, TIER_5M, align_down, partition_start, tier};
 use crate::db::{CF_META, Db};
 use crate::error::{Error, Result};
-use crate::tier::{WindowAgg, aggregate_raw, aggregate_windows, decode_block, encode_block};
+use crate::tier::{
+    Columns, WindowAgg, aggregate_raw, aggregate_windows, decode_block, decode_block_columns, encode_block,
+};
 
 /// Meta key prefix of a dirty range: `dirty/` + tier byte + series ref (BE) → `min_t, max_t` (i64 BE).
 const DIRTY_PREFIX: &[u8] = b"dirty/";
@@ -213,7 +215,7 @@ impl Storage {
                     None => Vec::new(),
                 }
             } else {
-                aggregate_windows(&self.read_windows(finer, r, from, to)?, res)
+                aggregate_windows(&self.read_windows(finer, r, from, to, Columns::ALL)?, res)
             };
             self.replace_windows(t, r, from, to, &windows, &mut wb)?;
             next_marks.push((r, from, to - 1));
@@ -324,7 +326,7 @@ impl Storage {
     }
 
     /// The windows of series `r` in tier `t` whose timestamps lie in `[from, to)`, in order.
-    pub(super) fn read_windows(&self, t: u8, r: u64, from: i64, to: i64) -> Result<Vec<WindowAgg>> {
+    pub(super) fn read_windows(&self, t: u8, r: u64, from: i64, to: i64, need: Columns) -> Result<Vec<WindowAgg>> {
         let mut out = Vec::new();
         if from >= to {
             return Ok(out);
@@ -347,9 +349,7 @@ impl Storage {
                         if key.max_t.saturating_sub(block - 1) >= to {
                             break;
                         }
-                        let before = out.len();
-                        if let Err(e) = decode_block(v, &mut out) {
-                            out.truncate(before);
+                        if let Err(e) = decode_block_columns(v, need, &mut out) {
                             tracing::warn!(series = r, tier = tier(t).name, block_end = key.max_t, error = %e, "skipping corrupt tier block");
                         }
                     }

@@ -7,7 +7,7 @@ use crate::chunk::chunk_meta;
 use crate::db::keys::{ChunkKey, TIER_RAW};
 use crate::db::partition::TIERS;
 use crate::db::{CF_META, CF_SERIES};
-use crate::tier::decode_block;
+use crate::tier::{Columns, decode_block_columns};
 
 impl Storage {
     /// A snapshot of the engine's counters and gauges (walks the head once for the gauges).
@@ -90,7 +90,7 @@ impl Storage {
                     chunk_meta(&v).map(|m| (m.count as u64, m.min_t, m.max_t)).ok()
                 } else {
                     let mut ws = Vec::new();
-                    decode_block(&v, &mut ws)
+                    decode_block_columns(&v, Columns::NONE, &mut ws)
                         .ok()
                         .and_then(|()| Some((ws.len() as u64, ws.first()?.t, ws.last()?.t)))
                 };

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::labels::Labels;
 use crate::matcher::LabelMatcher;
 use crate::read::{Aggregate, Resolution, SelectHints, Selection, SeriesData, is_stale_nan};
-use crate::tier::{WindowAgg, rebuild_counter};
+use crate::tier::{Columns, WindowAgg, rebuild_counter};
 
 /// A part of the query range served by one tier: `[from, to]` inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +159,8 @@ impl Storage {
                         }
                     }
                 } else {
-                    let ws = self.read_windows(seg.tier, r, seg.from, seg.to.saturating_add(1))?;
+                    let need = Columns::for_aggregate(hints.aggregate);
+                    let ws = self.read_windows(seg.tier, r, seg.from, seg.to.saturating_add(1), need)?;
                     downsampled |= !ws.is_empty();
                     coarse.extend(ws);
                 }

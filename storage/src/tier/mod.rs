@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::read::{Aggregate, is_stale_nan};
 
 /// Version byte leading every tier block.
-pub const BLOCK_VERSION: u8 = 1;
+pub const BLOCK_VERSION: u8 = 2;
 
 /// The aggregates of one window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,12 +28,19 @@ pub struct WindowAgg {
     pub max: f64,
     /// The last value.
     pub last: f64,
-    /// Counter increase from the sample before the window (when known) to the window's last sample, with
-    /// a drop counted as a reset to zero.
-    pub inc: f64,
+    /// The value before the window: the series' previous sample, or the window's first sample when none.
+    pub base: f64,
+    /// Counter reset adjustment: the sum of the values just before each drop in `(base, last]`.
+    pub adj: f64,
 }
 
 impl WindowAgg {
+    /// Counter increase from `base` to the window's last sample, a drop counted as a reset to zero (as
+    /// Prometheus' `increase` counts it): `last - base + adj`.
+    pub fn inc(&self) -> f64 {
+        (self.last - self.base) + self.adj
+    }
+
     /// The value this window contributes for `agg`.
     pub fn value(&self, agg: Aggregate) -> f64 {
         match agg {
@@ -44,11 +51,6 @@ impl WindowAgg {
             Aggregate::Count => self.count,
         }
     }
-}
-
-/// Counter increase from `prev` to `v`: a drop is a reset, after which the counter counted from zero.
-fn counter_step(prev: f64, v: f64) -> f64 {
-    if v >= prev { v - prev } else { v }
 }
 
 fn nan_min(a: f64, b: f64) -> f64 {
@@ -69,7 +71,11 @@ pub fn aggregate_raw(ts: &[i64], vs: &[f64], resolution: i64, mut prev: Option<f
             continue;
         }
         let start = crate::db::partition::align_down(t, resolution);
-        let inc = prev.map_or(0.0, |p| counter_step(p, v));
+        let drop = match prev {
+            Some(p) if v < p => p,
+            _ => 0.0,
+        };
+        let base = prev.unwrap_or(v);
         prev = Some(v);
         match out.last_mut() {
             Some(w) if start == cur_start => {
@@ -79,7 +85,7 @@ pub fn aggregate_raw(ts: &[i64], vs: &[f64], resolution: i64, mut prev: Option<f
                 w.min = nan_min(w.min, v);
                 w.max = nan_max(w.max, v);
                 w.last = v;
-                w.inc += inc;
+                w.adj += drop;
             }
             _ => {
                 cur_start = start;
@@ -90,7 +96,8 @@ pub fn aggregate_raw(ts: &[i64], vs: &[f64], resolution: i64, mut prev: Option<f
                     min: v,
                     max: v,
                     last: v,
-                    inc,
+                    base,
+                    adj: drop,
                 });
             }
         }
@@ -112,7 +119,7 @@ pub fn aggregate_windows(fine: &[WindowAgg], resolution: i64) -> Vec<WindowAgg> 
                 w.min = nan_min(w.min, f.min);
                 w.max = nan_max(w.max, f.max);
                 w.last = f.last;
-                w.inc += f.inc;
+                w.adj += f.adj;
             }
             _ => {
                 cur_start = start;
@@ -135,19 +142,70 @@ pub fn rebuild_counter(windows: &[WindowAgg]) -> Vec<f64> {
             None => w.last,
         };
         *slot = v;
-        next = Some((v, w.inc));
+        next = Some((v, w.inc()));
     }
     out
 }
 
-fn put_part(out: &mut Vec<u8>, part: &[u8]) -> Result<()> {
+/// Which columns a reader needs (the timestamp and `last` are always decoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns(u8);
+
+impl Columns {
+    /// Every column.
+    pub const ALL: Columns = Columns(0b11111);
+    /// Only `t` and `last`.
+    pub const NONE: Columns = Columns(0);
+    const COUNT: u8 = 1;
+    const SUM: u8 = 2;
+    const MIN: u8 = 4;
+    const MAX: u8 = 8;
+    const ADJ: u8 = 16;
+
+    /// The columns an aggregate needs.
+    pub fn for_aggregate(agg: Aggregate) -> Columns {
+        Columns(match agg {
+            Aggregate::Last => 0,
+            Aggregate::Count => Self::COUNT,
+            Aggregate::Sum => Self::SUM,
+            Aggregate::Min => Self::MIN,
+            Aggregate::Max => Self::MAX,
+            Aggregate::Counter => Self::ADJ,
+        })
+    }
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// The value columns after `(t, last)`, in block order: field, mask bit, and whether the column may be
+/// stored XORed with `last` (cheaper when it often equals it, as a counter's max does).
+const COLUMNS: [(fn(&WindowAgg) -> f64, u8, bool); 5] = [
+    (|w| w.count, Columns::COUNT, false),
+    (|w| w.sum, Columns::SUM, false),
+    (|w| w.min, Columns::MIN, true),
+    (|w| w.max, Columns::MAX, true),
+    (|w| w.adj, Columns::ADJ, false),
+];
+
+/// Column flag: the stored values are the bits of the value XOR the bits of `last`.
+const FLAG_XOR_LAST: u8 = 1;
+
+fn put_part(out: &mut Vec<u8>, flags: u8, part: &[u8]) -> Result<()> {
     let len = u32::try_from(part.len()).map_err(|_| Error::Internal("tier block part too large".into()))?;
+    out.push(flags);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(part);
     Ok(())
 }
 
-/// Encodes windows (sorted by `t`, unique, at most 65535) into a tier block.
+fn xor_bits(a: f64, b: f64) -> f64 {
+    f64::from_bits(a.to_bits() ^ b.to_bits())
+}
+
+/// Encodes windows (sorted by `t`, unique, at most 65535) into a tier block. The first window's `base`
+/// is kept; every later window's `base` is its predecessor's `last` (as the downsampler computes it).
 pub fn encode_block(windows: &[WindowAgg]) -> Result<Vec<u8>> {
     let n = u16::try_from(windows.len()).map_err(|_| Error::Internal("tier block: too many windows".into()))?;
     let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
@@ -158,21 +216,29 @@ pub fn encode_block(windows: &[WindowAgg]) -> Result<Vec<u8>> {
     out.extend_from_slice(&n.to_le_bytes());
     out.extend_from_slice(&first.t.to_le_bytes());
     out.extend_from_slice(&last.t.to_le_bytes());
+    out.extend_from_slice(&first.base.to_bits().to_le_bytes());
     let ts: Vec<i64> = windows.iter().map(|w| w.t).collect();
-    let col = |f: fn(&WindowAgg) -> f64| windows.iter().map(f).collect::<Vec<f64>>();
-    put_part(&mut out, &encode_chunk(&ts, &col(|w| w.last))?)?;
+    let lasts: Vec<f64> = windows.iter().map(|w| w.last).collect();
+    put_part(&mut out, 0, &encode_chunk(&ts, &lasts)?)?;
     // The other columns ride on a synthetic 0, 1, 2, ... time column, which encodes to a few bytes.
     let idx: Vec<i64> = (0..i64::from(n)).collect();
-    for f in COLUMNS {
-        put_part(&mut out, &encode_chunk(&idx, &col(f))?)?;
+    for (field, _, may_xor) in COLUMNS {
+        let col: Vec<f64> = windows.iter().map(field).collect();
+        let plain = encode_chunk(&idx, &col)?;
+        if may_xor {
+            let x: Vec<f64> = col.iter().zip(&lasts).map(|(&v, &l)| xor_bits(v, l)).collect();
+            let xored = encode_chunk(&idx, &x)?;
+            if xored.len() < plain.len() {
+                put_part(&mut out, FLAG_XOR_LAST, &xored)?;
+                continue;
+            }
+        }
+        put_part(&mut out, 0, &plain)?;
     }
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
-
-/// The columns after `(t, last)`, in block order.
-const COLUMNS: [fn(&WindowAgg) -> f64; 5] = [|w| w.count, |w| w.sum, |w| w.min, |w| w.max, |w| w.inc];
 
 fn corrupt(reason: impl Into<String>) -> Error {
     Error::Corrupt {
@@ -181,16 +247,20 @@ fn corrupt(reason: impl Into<String>) -> Error {
     }
 }
 
+/// Header bytes: version, n, first t, last t, base.
+const HEADER_LEN: usize = 1 + 2 + 8 + 8 + 8;
+
+fn read_u64(body: &[u8], at: usize) -> Result<u64> {
+    body.get(at..at + 8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(|| corrupt("short header"))
+}
+
 /// The first and last window timestamps of a block, read from its header (checksum verified).
 pub fn block_range(bytes: &[u8]) -> Result<(i64, i64)> {
     let body = checked_body(bytes)?;
-    let get = |at: usize| {
-        body.get(at..at + 8)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(i64::from_le_bytes)
-            .ok_or_else(|| corrupt("short header"))
-    };
-    Ok((get(3)?, get(11)?))
+    Ok((read_u64(body, 3)? as i64, read_u64(body, 11)? as i64))
 }
 
 fn checked_body(bytes: &[u8]) -> Result<&[u8]> {
@@ -218,49 +288,90 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8]> {
     }
 }
 
-/// Decodes a tier block into windows (appended to `out`). Corrupt input gives an error, never a panic.
+/// Decodes every column of a tier block into windows (appended to `out`).
 pub fn decode_block(bytes: &[u8], out: &mut Vec<WindowAgg>) -> Result<()> {
+    decode_block_columns(bytes, Columns::ALL, out)
+}
+
+/// Decodes a tier block, only the columns in `need` besides `t` and `last` (the others read NaN; `base`
+/// is always right). Corrupt input gives an error, never a panic, and leaves `out` as it was.
+pub fn decode_block_columns(bytes: &[u8], need: Columns, out: &mut Vec<WindowAgg>) -> Result<()> {
+    let before = out.len();
+    let res = decode_parts(bytes, need, out);
+    if res.is_err() {
+        out.truncate(before);
+    }
+    res
+}
+
+fn decode_parts(bytes: &[u8], need: Columns, out: &mut Vec<WindowAgg>) -> Result<()> {
     let body = checked_body(bytes)?;
     let n = body
         .get(1..3)
         .and_then(|b| <[u8; 2]>::try_from(b).ok())
         .map(u16::from_le_bytes)
         .ok_or_else(|| corrupt("short header"))? as usize;
-    let mut rest = body.get(19..).ok_or_else(|| corrupt("short header"))?;
-    let mut next_part = || -> Result<&[u8]> {
-        let len = rest
+    let first_base = f64::from_bits(read_u64(body, 19)?);
+    let mut rest = body.get(HEADER_LEN..).ok_or_else(|| corrupt("short header"))?;
+    let mut next_part = || -> Result<(u8, &[u8])> {
+        let (&flags, tail) = rest.split_first().ok_or_else(|| corrupt("truncated part"))?;
+        let len = tail
             .get(..4)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
             .map(u32::from_le_bytes)
             .ok_or_else(|| corrupt("truncated part length"))? as usize;
-        let part = rest.get(4..4 + len).ok_or_else(|| corrupt("truncated part"))?;
-        rest = rest.get(4 + len..).unwrap_or_default();
-        Ok(part)
+        let part = tail.get(4..4 + len).ok_or_else(|| corrupt("truncated part"))?;
+        rest = tail.get(4 + len..).unwrap_or_default();
+        Ok((flags, part))
     };
-    let (mut ts, mut last) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    decode_chunk(next_part()?, &mut ts, &mut last)?;
-    let mut cols: Vec<Vec<f64>> = Vec::with_capacity(COLUMNS.len());
-    let mut idx = Vec::with_capacity(n);
-    for _ in COLUMNS {
-        let mut col = Vec::with_capacity(n);
-        idx.clear();
-        decode_chunk(next_part()?, &mut idx, &mut col)?;
-        cols.push(col);
+    let (mut ts, mut lasts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    decode_chunk(next_part()?.1, &mut ts, &mut lasts)?;
+    if ts.len() != n {
+        return Err(corrupt("window count differs from the header"));
     }
-    if ts.len() != n || cols.iter().any(|c| c.len() != n) {
-        return Err(corrupt("column lengths differ from the window count"));
-    }
-    let at = |c: usize, i: usize| cols.get(c).and_then(|col| col.get(i)).copied().unwrap_or(f64::NAN);
-    for (i, (&t, &l)) in ts.iter().zip(&last).enumerate() {
+    let start = out.len();
+    let mut prev = first_base;
+    for (&t, &last) in ts.iter().zip(&lasts) {
         out.push(WindowAgg {
             t,
-            count: at(0, i),
-            sum: at(1, i),
-            min: at(2, i),
-            max: at(3, i),
-            last: l,
-            inc: at(4, i),
+            count: f64::NAN,
+            sum: f64::NAN,
+            min: f64::NAN,
+            max: f64::NAN,
+            last,
+            base: prev,
+            adj: f64::NAN,
         });
+        prev = last;
+    }
+    let mut idx = Vec::with_capacity(n);
+    let mut col = Vec::with_capacity(n);
+    for (i, (_, bit, _)) in COLUMNS.iter().enumerate() {
+        let (flags, part) = next_part()?;
+        if !need.has(*bit) {
+            continue;
+        }
+        idx.clear();
+        col.clear();
+        decode_chunk(part, &mut idx, &mut col)?;
+        if col.len() != n {
+            return Err(corrupt("column length differs from the window count"));
+        }
+        let ws = out.get_mut(start..).unwrap_or_default();
+        for ((w, &v), &last) in ws.iter_mut().zip(&col).zip(&lasts) {
+            let v = if flags & FLAG_XOR_LAST != 0 {
+                xor_bits(v, last)
+            } else {
+                v
+            };
+            match i {
+                0 => w.count = v,
+                1 => w.sum = v,
+                2 => w.min = v,
+                3 => w.max = v,
+                _ => w.adj = v,
+            }
+        }
     }
     Ok(())
 }

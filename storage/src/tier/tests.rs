@@ -12,21 +12,21 @@ fn raw_windows_count_sum_min_max_last_and_reset_aware_increase() {
     let w = aggregate_raw(&ts, &vs, M5, None);
     assert_eq!(w.len(), 3);
     assert_eq!(
-        (w[0].t, w[0].count, w[0].sum, w[0].min, w[0].max, w[0].last, w[0].inc),
+        (w[0].t, w[0].count, w[0].sum, w[0].min, w[0].max, w[0].last, w[0].inc()),
         (200_000, 3.0, 60.0, 10.0, 30.0, 30.0, 20.0)
     );
     assert_eq!(
-        (w[1].t, w[1].count, w[1].last, w[1].inc),
+        (w[1].t, w[1].count, w[1].last, w[1].inc()),
         (400_000, 2.0, 15.0, 15.0),
         "reset: 5 counts from zero"
     );
     assert_eq!(
-        (w[2].t, w[2].count, w[2].inc),
+        (w[2].t, w[2].count, w[2].inc()),
         (600_000, 1.0, 10.0),
         "the marker is skipped"
     );
     // With a known previous value, the first window's increase starts from it.
-    assert_eq!(aggregate_raw(&ts[..1], &vs[..1], M5, Some(4.0))[0].inc, 6.0);
+    assert_eq!(aggregate_raw(&ts[..1], &vs[..1], M5, Some(4.0))[0].inc(), 6.0);
 }
 
 #[test]
@@ -51,16 +51,20 @@ fn rebuilt_counter_keeps_increases_and_ends_at_the_real_value() {
 #[test]
 fn blocks_round_trip_bit_exact_and_detect_corruption() {
     let mut windows = Vec::new();
+    let mut prev = 3.5;
     for i in 0..72i64 {
+        let last = if i == 5 { f64::NAN } else { i as f64 * 0.01 };
         windows.push(WindowAgg {
             t: i * M5 + 299_987 + i % 3,
             count: 20.0,
             sum: 1234.5 + i as f64,
             min: -0.0,
-            max: f64::INFINITY,
-            last: if i == 5 { f64::NAN } else { i as f64 * 0.01 },
-            inc: 1e-300,
+            max: if i % 2 == 0 { last } else { f64::INFINITY },
+            last,
+            base: prev,
+            adj: if i == 9 { 1e-300 } else { 0.0 },
         });
+        prev = last;
     }
     let bytes = encode_block(&windows).unwrap();
     let mut back = Vec::new();
@@ -73,12 +77,22 @@ fn blocks_round_trip_bit_exact_and_detect_corruption() {
             (a.min, b.min),
             (a.max, b.max),
             (a.last, b.last),
-            (a.inc, b.inc),
+            (a.base, b.base),
+            (a.adj, b.adj),
+            (a.inc(), b.inc()),
         ] {
             assert_eq!(x.to_bits(), y.to_bits());
         }
         assert_eq!(a.t, b.t);
     }
+    // Selective decoding: only what a counter needs.
+    let mut some = Vec::new();
+    decode_block_columns(&bytes, Columns::for_aggregate(Aggregate::Counter), &mut some).unwrap();
+    assert!(
+        some.iter()
+            .zip(&back)
+            .all(|(a, b)| a.inc().to_bits() == b.inc().to_bits() && a.sum.is_nan())
+    );
     assert_eq!(block_range(&bytes).unwrap(), (windows[0].t, windows[71].t));
     for i in [0, 1, 5, bytes.len() / 2, bytes.len() - 1] {
         let mut bad = bytes.clone();
@@ -88,4 +102,25 @@ fn blocks_round_trip_bit_exact_and_detect_corruption() {
     for len in [0, 3, 10, bytes.len() - 1] {
         assert!(decode_block(&bytes[..len], &mut Vec::new()).is_err());
     }
+}
+
+#[test]
+fn counter_blocks_cost_little_beyond_their_last_values() {
+    // A counter with a 0.01 resolution, 20 samples per window: max = last and no resets, so max and
+    // adj are constant columns once XORed with last / as zeros.
+    let ts: Vec<i64> = (0..72 * 20).map(|k| k * 15_000 + (k * 7) % 5).collect();
+    let vs: Vec<f64> = (0..72 * 20)
+        .map(|k| (k * 137 % 1000 + k * 1000) as f64 / 100.0)
+        .collect();
+    let w = aggregate_raw(&ts, &vs, M5, None);
+    let block = encode_block(&w).unwrap();
+    let lasts: Vec<f64> = w.iter().map(|w| w.last).collect();
+    let wts: Vec<i64> = w.iter().map(|w| w.t).collect();
+    let last_only = crate::chunk::encode_chunk(&wts, &lasts).unwrap().len();
+    assert!(
+        block.len() < last_only + 72 * 12,
+        "block {} B vs (t, last) alone {} B",
+        block.len(),
+        last_only
+    );
 }
