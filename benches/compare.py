@@ -116,6 +116,29 @@ def agree(a, b):
     return a == b
 
 
+def explain(qid, a, b):
+    """Prints where two answers first differ (to stderr)."""
+    if not (isinstance(a, list) and isinstance(b, list)):
+        print(f"{qid}: strata {str(a)[:200]} vs prometheus {str(b)[:200]}", file=sys.stderr)
+        return
+    print(f"{qid}: {len(a)} series from strata, {len(b)} from prometheus", file=sys.stderr)
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        jx, jy = json.loads(x), json.loads(y)
+        if jx.get("metric") != jy.get("metric"):
+            print(f"  series differ: {jx.get('metric')} vs {jy.get('metric')}", file=sys.stderr)
+            return
+        px = jx.get("values") or [jx.get("value")]
+        py = jy.get("values") or [jy.get("value")]
+        print(f"  {jx.get('metric')}: {len(px)} vs {len(py)} points", file=sys.stderr)
+        for u, v in zip(px, py):
+            if u[0] != v[0] or not close(u[1], v[1]):
+                print(f"  first difference: strata {u} vs prometheus {v}", file=sys.stderr)
+                return
+        return
+
+
 def normalise(v):
     data = v.get("data")
     if isinstance(data, dict) and "result" in data:
@@ -177,6 +200,8 @@ def main():
                 cmd.append("--flush")
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             ingest[name] = json.loads(out.strip().splitlines()[-1])
+            if ingest[name].get("errors"):
+                print(f"{name}: {ingest[name]['errors']} write requests failed", file=sys.stderr)
         # Range queries start 10 minutes after the data does: over windows holding a series' first samples,
         # Prometheus 2.42 extrapolates rate() differently from 3.x, which Strata follows.
         end = data_end_ms // 1000
@@ -195,6 +220,8 @@ def main():
                 times[name] = statistics.median(ts) * 1000
                 answers[name] = normalise(body)
             same = agree(answers["strata"], answers["prometheus"])
+            if not same:
+                explain(qid, answers["strata"], answers["prometheus"])
             rows.append((qid, q, times["prometheus"], times["strata"], times["strata"] / max(times["prometheus"], 1e-9), same))
         print(f"\n## ingest ({args.series} series × {args.duration}, bulk)\n")
         print("| metric | prometheus | strata | strata/prometheus |\n|---|---|---|---|")

@@ -158,8 +158,10 @@ fn encode(series: &[GenSeries], points: &[Vec<(i64, f64)>]) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Pre-encoded requests of one connection, in send order, with their sample counts.
-type Shard = Vec<(Vec<u8>, u64)>;
+/// Pre-encoded requests of one connection with their sample counts, in rounds: every connection sends its
+/// round `k` before any connection starts round `k + 1`, so all connections move through time together (a
+/// peer like Prometheus rejects samples more than an hour older than the newest it has seen).
+type Shard = Vec<Vec<(Vec<u8>, u64)>>;
 
 /// Generates and encodes every request, split into one shard per connection.
 pub fn build_requests(a: &BenchArgs, now_ms: i64) -> anyhow::Result<(Vec<Shard>, f64, u64)> {
@@ -181,7 +183,8 @@ pub fn build_requests(a: &BenchArgs, now_ms: i64) -> anyhow::Result<(Vec<Shard>,
         let (pts, per_req) = match a.mode {
             Mode::Live => (1, a.samples_per_request.max(1)),
             Mode::Bulk => {
-                let pts = steps.min(240).max(1);
+                // 30 minutes of 15 s points per series and request at most: a round spans at most that.
+                let pts = steps.min(120).max(1);
                 (pts, (a.samples_per_request / pts).max(1))
             }
         };
@@ -189,6 +192,7 @@ pub fn build_requests(a: &BenchArgs, now_ms: i64) -> anyhow::Result<(Vec<Shard>,
         let mut step = 0;
         while step < steps {
             let n = pts.min(steps - step);
+            let mut round = Vec::new();
             for group in chunk.chunks_mut(per_req) {
                 let points: Vec<Vec<(i64, f64)>> = group
                     .iter_mut()
@@ -203,8 +207,9 @@ pub fn build_requests(a: &BenchArgs, now_ms: i64) -> anyhow::Result<(Vec<Shard>,
                     .collect();
                 let samples = (group.len() * n) as u64;
                 total += samples;
-                shard.push((encode(group, &points), samples));
+                round.push((encode(group, &points), samples));
             }
+            shard.push(round);
             step += n;
         }
         shards.push(shard);
@@ -212,11 +217,41 @@ pub fn build_requests(a: &BenchArgs, now_ms: i64) -> anyhow::Result<(Vec<Shard>,
     Ok((shards, share, total))
 }
 
+/// Sends one round of requests over one connection.
+fn send_round(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    round: &[(Vec<u8>, u64)],
+    acked: &AtomicU64,
+    errors: &AtomicU64,
+    bar: &indicatif::ProgressBar,
+) {
+    for (body, n) in round {
+        let r = client
+            .post(url)
+            .header("Content-Type", "application/x-protobuf")
+            .header("Content-Encoding", "snappy")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .body(body.clone())
+            .send();
+        match r {
+            Ok(resp) if resp.status().is_success() => {
+                acked.fetch_add(*n, Ordering::Relaxed);
+            }
+            _ => {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        bar.inc(*n);
+    }
+}
+
 /// Runs the bench and prints the report.
 pub fn run(a: BenchArgs) -> anyhow::Result<Report> {
-    let now = std::time::SystemTime::now()
+    let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
+    let now = a.end_ms.unwrap_or(wall);
     eprintln!("generating {} series × {} ({:?} mode)...", a.series, a.duration, a.mode);
     let (shards, share, total) = build_requests(&a, now)?;
     let bar = indicatif::ProgressBar::new(total);
@@ -229,37 +264,28 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Report> {
     let cpu0 = a.server_pid.and_then(cpu_seconds);
     let url = format!("{}/api/v1/write", a.url.trim_end_matches('/'));
     let t0 = Instant::now();
+    let barrier = std::sync::Barrier::new(shards.len());
+    let rounds = shards.iter().map(Vec::len).max().unwrap_or(0);
     std::thread::scope(|scope| {
         for shard in &shards {
             let (acked, errors, bar, url) = (acked.clone(), errors.clone(), bar.clone(), url.clone());
+            let barrier = &barrier;
             scope.spawn(move || {
                 let client = match reqwest::blocking::Client::builder()
                     .timeout(Duration::from_secs(120))
                     .build()
                 {
-                    Ok(c) => c,
+                    Ok(c) => Some(c),
                     Err(_) => {
-                        errors.fetch_add(shard.len() as u64, Ordering::Relaxed);
-                        return;
+                        errors.fetch_add(shard.iter().map(|r| r.len() as u64).sum(), Ordering::Relaxed);
+                        None
                     }
                 };
-                for (body, n) in shard {
-                    let r = client
-                        .post(&url)
-                        .header("Content-Type", "application/x-protobuf")
-                        .header("Content-Encoding", "snappy")
-                        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-                        .body(body.clone())
-                        .send();
-                    match r {
-                        Ok(resp) if resp.status().is_success() => {
-                            acked.fetch_add(*n, Ordering::Relaxed);
-                        }
-                        _ => {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
+                for k in 0..rounds {
+                    if let (Some(client), Some(round)) = (&client, shard.get(k)) {
+                        send_round(client, &url, round, &acked, &errors, &bar);
                     }
-                    bar.inc(*n);
+                    barrier.wait();
                 }
             });
         }
