@@ -210,7 +210,8 @@ impl Storage {
             }
             let windows = if finer == TIER_RAW {
                 let prev = self.prev_last(t, r, from)?;
-                match self.read_series(r, from, to - 1, &mut g)? {
+                let mut cur = super::read::Cursors::new(self, from, to - 1);
+                match self.read_series(r, from, to - 1, &mut g, &mut cur)? {
                     Some((ts, vs)) => aggregate_raw(&ts, &vs, res, prev),
                     None => Vec::new(),
                 }

@@ -34,8 +34,27 @@ pub(super) struct Gather {
     scratch_ts: Vec<i64>,
     scratch_vs: Vec<f64>,
     merge: Vec<(i64, u64, usize)>,
-    /// Raw partitions meeting the last scanned range `(mint, maxt)`, cached across the series of a select.
-    parts: Option<((i64, i64), Vec<String>)>,
+}
+
+/// One RocksDB iterator per raw partition meeting a time range, reused across the series of a selection:
+/// series are read in ref order, so each iterator only ever seeks forward (creating an iterator per
+/// series and partition costs more than reading a small series).
+pub(super) struct Cursors<'a> {
+    its: Vec<rocksdb::DBRawIteratorWithThreadMode<'a, crate::db::Db>>,
+}
+
+impl<'a> Cursors<'a> {
+    /// Iterators over the raw partitions that meet `[mint, maxt]` (a partition dropped meanwhile is skipped).
+    pub(super) fn new(st: &'a Storage, mint: i64, maxt: i64) -> Cursors<'a> {
+        let its = st
+            .partitions
+            .overlapping(TIER_RAW, mint, maxt)
+            .into_iter()
+            .filter_map(|p| st.db.cf_handle(&p.name))
+            .map(|cf| st.db.raw_iterator_cf_opt(&cf, ReadOptions::default()))
+            .collect();
+        Cursors { its }
+    }
 }
 
 impl Gather {
@@ -111,27 +130,38 @@ impl Gather {
 }
 
 impl Storage {
-    /// Refs matching the matchers; all series when there are none.
-    fn select_refs(&self, matchers: &[LabelMatcher]) -> Vec<u64> {
-        let idx = self.index.read();
-        let refs = if matchers.is_empty() {
-            idx.all()
-        } else {
-            idx.select(matchers)
-        };
-        refs.into_iter().map(|r| r.0).collect()
-    }
-
-    /// Refs matching the matchers whose (approximate) data range meets `[mint, maxt]`, sorted.
+    /// Refs matching the matchers whose (approximate) data range meets `[mint, maxt]`, sorted. A small
+    /// selection looks each series up; a large one (or all series) walks the head shards once instead.
     pub(super) fn refs_in_range(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Vec<u64> {
-        let mut refs = self.select_refs(matchers);
-        refs.retain(|&r| {
-            self.head
-                .shard(r)
-                .read()
-                .get(&r)
-                .is_some_and(|s| s.overlaps(mint, maxt))
-        });
+        const LOOKUPS: u64 = 4096;
+        let selected = (!matchers.is_empty()).then(|| self.index.read().select_bitmap(matchers));
+        let mut refs: Vec<u64> = match &selected {
+            Some(bm) if bm.len() < LOOKUPS => bm
+                .iter()
+                .map(u64::from)
+                .filter(|&r| {
+                    self.head
+                        .shard(r)
+                        .read()
+                        .get(&r)
+                        .is_some_and(|s| s.overlaps(mint, maxt))
+                })
+                .collect(),
+            _ => {
+                let mut v = Vec::new();
+                for shard in self.head.shards() {
+                    for (&r, s) in shard.read().iter() {
+                        let wanted = selected
+                            .as_ref()
+                            .is_none_or(|bm| u32::try_from(r).is_ok_and(|r| bm.contains(r)));
+                        if wanted && s.overlaps(mint, maxt) {
+                            v.push(r);
+                        }
+                    }
+                }
+                v
+            }
+        };
         refs.sort_unstable();
         refs
     }
@@ -150,6 +180,7 @@ impl Storage {
         mint: i64,
         maxt: i64,
         g: &mut Gather,
+        cur: &mut Cursors<'_>,
     ) -> Result<Option<(Vec<i64>, Vec<f64>)>> {
         // Head first, then RocksDB: a chunk sealed in between is then seen twice (harmless, deduplicated)
         // rather than not at all.
@@ -178,88 +209,64 @@ impl Storage {
             s.sealed_chunks > 0
         };
         if has_sealed {
-            self.scan_sealed(r, mint, maxt, g)?;
+            for it in &mut cur.its {
+                scan_partition(it, r, mint, maxt, g)?;
+            }
         }
         let (ts, vs) = g.finish();
         Ok((!ts.is_empty()).then_some((ts, vs)))
     }
+}
 
-    /// Adds the sealed chunks of series `r` that meet `[mint, maxt]`. Chunks are keyed by `max_t`: the scan
-    /// starts at `max_t >= mint` and stops once `max_t` passes `maxt` by more than the longest chunk span.
-    /// A chunk that fails its checksum or does not decode is logged and skipped.
-    fn scan_sealed(&self, r: u64, mint: i64, maxt: i64, g: &mut Gather) -> Result<()> {
-        let parts = match g.parts.take() {
-            Some((range, names)) if range == (mint, maxt) => names,
-            _ => self
-                .partitions
-                .overlapping(TIER_RAW, mint, maxt)
-                .into_iter()
-                .map(|p| p.name)
-                .collect(),
+/// Adds the sealed chunks of series `r` in one partition that meet `[mint, maxt]`. Chunks are keyed by
+/// `max_t`: the scan starts at `max_t >= mint` and stops at the next series or once `max_t` passes `maxt`
+/// by more than the longest chunk span. A chunk that fails its checksum or does not decode is logged and
+/// skipped.
+fn scan_partition(
+    it: &mut rocksdb::DBRawIteratorWithThreadMode<'_, crate::db::Db>,
+    r: u64,
+    mint: i64,
+    maxt: i64,
+    g: &mut Gather,
+) -> Result<()> {
+    it.seek(ChunkKey::lower_bound(TIER_RAW, r, mint));
+    let stop = maxt.saturating_add(MAX_CHUNK_SPAN_MS);
+    while it.valid() {
+        let (Some(k), Some(v)) = (it.key(), it.value()) else {
+            break;
         };
-        let mut res = Ok(());
-        for name in &parts {
-            // A partition dropped by retention meanwhile simply has nothing left to read.
-            let Some(cf) = self.db.cf_handle(name) else { continue };
-            res = self.scan_partition(&cf, r, mint, maxt, g);
-            if res.is_err() {
-                break;
+        let key = match ChunkKey::decode(k) {
+            Ok(key) if key.series == r && key.tier == TIER_RAW => key,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(series = r, error = %e, "skipping chunk with a malformed key");
+                it.next();
+                continue;
+            }
+        };
+        if key.max_t > stop {
+            break;
+        }
+        // A chunk ending after maxt may start after it too: read the header before decoding.
+        let wanted = key.max_t <= maxt || chunk_meta(v).map(|m| m.min_t <= maxt).unwrap_or(true);
+        if wanted {
+            g.scratch_ts.clear();
+            g.scratch_vs.clear();
+            match decode_chunk(v, &mut g.scratch_ts, &mut g.scratch_vs) {
+                Ok(()) => g.push_scratch(mint, maxt, key.seq),
+                Err(e) => tracing::warn!(
+                    series = r,
+                    chunk_max_t = key.max_t,
+                    seq = key.seq,
+                    error = %e,
+                    "skipping corrupt chunk"
+                ),
             }
         }
-        g.parts = Some(((mint, maxt), parts));
-        res
+        it.next();
     }
-
-    fn scan_partition(
-        &self,
-        cf: &std::sync::Arc<rocksdb::BoundColumnFamily<'_>>,
-        r: u64,
-        mint: i64,
-        maxt: i64,
-        g: &mut Gather,
-    ) -> Result<()> {
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(ChunkKey::series_end(TIER_RAW, r));
-        let mut it = self.db.raw_iterator_cf_opt(cf, ro);
-        it.seek(ChunkKey::lower_bound(TIER_RAW, r, mint));
-        let stop = maxt.saturating_add(MAX_CHUNK_SPAN_MS);
-        while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                break;
-            };
-            let key = match ChunkKey::decode(k) {
-                Ok(key) if key.series == r && key.tier == TIER_RAW => key,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(series = r, error = %e, "skipping chunk with a malformed key");
-                    it.next();
-                    continue;
-                }
-            };
-            if key.max_t > stop {
-                break;
-            }
-            // A chunk ending after maxt may start after it too: read the header before decoding.
-            let wanted = key.max_t <= maxt || chunk_meta(v).map(|m| m.min_t <= maxt).unwrap_or(true);
-            if wanted {
-                g.scratch_ts.clear();
-                g.scratch_vs.clear();
-                match decode_chunk(v, &mut g.scratch_ts, &mut g.scratch_vs) {
-                    Ok(()) => g.push_scratch(mint, maxt, key.seq),
-                    Err(e) => tracing::warn!(
-                        series = r,
-                        chunk_max_t = key.max_t,
-                        seq = key.seq,
-                        error = %e,
-                        "skipping corrupt chunk"
-                    ),
-                }
-            }
-            it.next();
-        }
-        it.status()?;
-        Ok(())
-    }
+    it.status()?;
+    Ok(())
 }
 
 impl SeriesReader for Storage {
@@ -282,9 +289,10 @@ impl SeriesReader for Storage {
         }
         let refs = self.refs_in_range(matchers, mint, maxt);
         let mut g = Gather::default();
+        let mut cur = Cursors::new(self, mint, maxt);
         let mut out = Vec::with_capacity(refs.len());
         for (r, labels) in self.labels_of(&refs) {
-            if let Some((timestamps, values)) = self.read_series(r, mint, maxt, &mut g)? {
+            if let Some((timestamps, values)) = self.read_series(r, mint, maxt, &mut g, &mut cur)? {
                 out.push(SeriesData {
                     labels,
                     timestamps,
@@ -317,7 +325,10 @@ impl SeriesReader for Storage {
             .into_iter()
             .map(SeriesRef)
             .collect();
-        Ok(self.index.read().label_names(Some(&refs)))
+        let idx = self.index.read();
+        // Every series in range: the postings' own keys answer without touching series.
+        let all = matchers.is_empty() && refs.len() == idx.len();
+        Ok(idx.label_names((!all).then_some(refs.as_slice())))
     }
 
     fn label_values(&self, name: &str, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
@@ -329,6 +340,8 @@ impl SeriesReader for Storage {
             .into_iter()
             .map(SeriesRef)
             .collect();
-        Ok(self.index.read().label_values(name, Some(&refs)))
+        let idx = self.index.read();
+        let all = matchers.is_empty() && refs.len() == idx.len();
+        Ok(idx.label_values(name, (!all).then_some(refs.as_slice())))
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 
 use super::Storage;
-use super::read::Gather;
+use super::read::{Cursors, Gather};
 use crate::db::partition::{TIER_1H, TIER_RAW, TIERS};
 use crate::error::Result;
 use crate::labels::Labels;
@@ -138,6 +138,10 @@ impl Storage {
         }
         let refs = self.refs_in_range(matchers, mint, maxt);
         let mut g = Gather::default();
+        let mut cursors: Vec<Option<Cursors<'_>>> = segments
+            .iter()
+            .map(|s| (s.tier == TIER_RAW).then(|| Cursors::new(self, s.from, s.to)))
+            .collect();
         let mut out = Vec::new();
         let mut downsampled = false;
         for (r, labels) in self.labels_of(&refs) {
@@ -146,10 +150,10 @@ impl Storage {
                 ..Default::default()
             };
             let mut coarse: Vec<WindowAgg> = Vec::new();
-            for seg in &segments {
-                if seg.tier == TIER_RAW {
+            for (seg, cur) in segments.iter().zip(cursors.iter_mut()) {
+                if let Some(cur) = cur {
                     flush_coarse(&mut data, &mut coarse, hints.aggregate);
-                    if let Some((ts, vs)) = self.read_series(r, seg.from, seg.to, &mut g)? {
+                    if let Some((ts, vs)) = self.read_series(r, seg.from, seg.to, &mut g, cur)? {
                         data.timestamps.extend_from_slice(&ts);
                         if hints.aggregate == Aggregate::Count {
                             data.values
@@ -184,14 +188,15 @@ impl Storage {
         };
         let refs = self.refs_in_range(matchers, first.from, last.to);
         let mut g = Gather::default();
+        let mut cursors: Vec<Cursors<'_>> = segments.iter().map(|s| Cursors::new(self, s.from, s.to)).collect();
         let mut out: Vec<SeriesData> = Vec::new();
         for (r, labels) in self.labels_of(&refs) {
             let mut data = SeriesData {
                 labels: Labels::clone(&labels),
                 ..Default::default()
             };
-            for seg in segments {
-                if let Some((ts, vs)) = self.read_series(r, seg.from, seg.to, &mut g)? {
+            for (seg, cur) in segments.iter().zip(cursors.iter_mut()) {
+                if let Some((ts, vs)) = self.read_series(r, seg.from, seg.to, &mut g, cur)? {
                     data.timestamps.extend_from_slice(&ts);
                     data.values.extend_from_slice(&vs);
                 }

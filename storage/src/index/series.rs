@@ -87,7 +87,8 @@ impl SeriesStore {
         true
     }
 
-    /// Iterates over `(ref, pairs)` in no particular order.
+    /// Iterates over `(ref, pairs)` in no particular order (tests check the store with it).
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &[u32])> + '_ {
         self.offsets.keys().filter_map(|&r| Some((r, self.pairs(r)?)))
     }
