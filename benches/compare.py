@@ -158,6 +158,9 @@ def main():
     ap.add_argument("--duration", default="1h")
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="3 timed runs instead of 5")
+    ap.add_argument("--mode", choices=["bulk", "live"], default="bulk",
+                    help="bulk: many points per series per request; live: one point per series per request")
+    ap.add_argument("--no-queries", action="store_true", help="ingest only")
     args = ap.parse_args()
     runs = 3 if args.quick else 5
 
@@ -195,7 +198,7 @@ def main():
         for name in ("strata", "prometheus"):
             cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
                    "--connections", str(args.connections), "--server-pid", str(procs[name].pid),
-                   "--server-data-dir", dirs[name], "--end-ms", str(data_end_ms), "--json"]
+                   "--server-data-dir", dirs[name], "--end-ms", str(data_end_ms), "--mode", args.mode, "--json"]
             if name == "strata":
                 cmd.append("--flush")
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -208,7 +211,7 @@ def main():
         span_s = (parse_duration_s(args.duration))
         start = end - span_s + 600
         rows = []
-        for qid, kind, q, step in QUERIES:
+        for qid, kind, q, step in ([] if args.no_queries else QUERIES):
             times, answers = {}, {}
             for name, base in bases.items():
                 url = query_url(base, kind, q, step, start, end)
@@ -223,7 +226,7 @@ def main():
             if not same:
                 explain(qid, answers["strata"], answers["prometheus"])
             rows.append((qid, q, times["prometheus"], times["strata"], times["strata"] / max(times["prometheus"], 1e-9), same))
-        print(f"\n## ingest ({args.series} series × {args.duration}, bulk)\n")
+        print(f"\n## ingest ({args.series} series × {args.duration}, {args.mode})\n")
         print("| metric | prometheus | strata | strata/prometheus |\n|---|---|---|---|")
         for key in ("samples_per_second", "cpu_seconds_per_million", "peak_rss_bytes", "bytes_per_sample"):
             p, s = ingest["prometheus"].get(key), ingest["strata"].get(key)

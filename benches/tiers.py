@@ -105,6 +105,8 @@ def main():
                 check=True,
             )
         end_ms = int(open(end_file).read())
+        # Make sure everything is sealed and downsampled before measuring.
+        urllib.request.urlopen(urllib.request.Request(base + "/internal/force_flush", method="POST"), timeout=3600)
         tiers = json.loads(get(base + "/api/v1/status/tsdb"))["data"]["tiers"]
         print("\n| tier | series | chunks/blocks | samples/windows | bytes | bytes per sample/window |")
         print("|---|---:|---:|---:|---:|---:|")

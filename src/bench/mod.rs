@@ -297,9 +297,14 @@ pub fn run(a: BenchArgs) -> anyhow::Result<Report> {
         _ => None,
     };
     if a.flush {
-        let r = reqwest::blocking::Client::new()
-            .post(format!("{}/internal/force_flush", a.url.trim_end_matches('/')))
-            .send();
+        // A flush seals the head and downsamples everything new: minutes for hundreds of millions of samples.
+        let r = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(3600))
+            .build()
+            .and_then(|c| {
+                c.post(format!("{}/internal/force_flush", a.url.trim_end_matches('/')))
+                    .send()
+            });
         if !r.as_ref().is_ok_and(|r| r.status().is_success()) {
             eprintln!("force_flush failed: {r:?}");
         }

@@ -26,11 +26,16 @@ pub fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<
     let (&first_v, &last_v) = (w.vs.first()?, w.vs.get(n - 1)?);
     let mut result = last_v - first_v;
     if is_counter {
-        for pair in w.vs.get(..n).unwrap_or(&[]).windows(2) {
-            if let [prev, cur] = *pair
-                && cur < prev
-            {
-                result += prev;
+        let vs = w.vs.get(..n).unwrap_or(&[]);
+        // Most windows hold no reset: a comparison pass decides before any addition is done, so the
+        // result is added to exactly as Prometheus adds to it.
+        if vs.windows(2).any(|p| matches!(*p, [prev, cur] if cur < prev)) {
+            for pair in vs.windows(2) {
+                if let [prev, cur] = *pair
+                    && cur < prev
+                {
+                    result += prev;
+                }
             }
         }
     }

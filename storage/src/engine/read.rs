@@ -218,6 +218,13 @@ impl Storage {
     }
 }
 
+/// Whether a time range is the API's "no range given" (Prometheus' min and max time, or wider).
+fn unbounded(mint: i64, maxt: i64) -> bool {
+    const PROM_MIN_MS: i64 = -9_223_309_901_257_974;
+    const PROM_MAX_MS: i64 = 9_223_309_901_257_974;
+    mint <= PROM_MIN_MS && maxt >= PROM_MAX_MS
+}
+
 /// Adds the sealed chunks of series `r` in one partition that meet `[mint, maxt]`. Chunks are keyed by
 /// `max_t`: the scan starts at `max_t >= mint` and stops at the next series or once `max_t` passes `maxt`
 /// by more than the longest chunk span. A chunk that fails its checksum or does not decode is logged and
@@ -320,13 +327,16 @@ impl SeriesReader for Storage {
         if mint > maxt {
             return Ok(Vec::new());
         }
+        if matchers.is_empty() && unbounded(mint, maxt) {
+            // Every series (each has data): the postings' own keys answer without touching series.
+            return Ok(self.index.read().label_names(None));
+        }
         let refs: Vec<SeriesRef> = self
             .refs_in_range(matchers, mint, maxt)
             .into_iter()
             .map(SeriesRef)
             .collect();
         let idx = self.index.read();
-        // Every series in range: the postings' own keys answer without touching series.
         let all = matchers.is_empty() && refs.len() == idx.len();
         Ok(idx.label_names((!all).then_some(refs.as_slice())))
     }
@@ -334,6 +344,9 @@ impl SeriesReader for Storage {
     fn label_values(&self, name: &str, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
         if mint > maxt {
             return Ok(Vec::new());
+        }
+        if matchers.is_empty() && unbounded(mint, maxt) {
+            return Ok(self.index.read().label_values(name, None));
         }
         let refs: Vec<SeriesRef> = self
             .refs_in_range(matchers, mint, maxt)
