@@ -5,15 +5,8 @@
 
 mod common;
 
-use common::{Server, client, series, write_request};
+use common::{Server, client, now_ms, series, write_request};
 use serde_json::json;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 /// Loads `up`-like and counter series: 3 instances × 40 samples at 15 s, ending at `end`.
 fn load(s: &Server, end: i64) {

@@ -8,21 +8,10 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::Server;
+use common::{Server, enc, now_ms};
 
 const H: i64 = 3_600_000;
 const DAY: i64 = 24 * H;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// JSON lines (VictoriaMetrics' import format) for four days of 15 s samples ending at `end`, never on a
 /// whole hour: counters with resets, gauges, a constant.

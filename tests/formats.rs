@@ -9,21 +9,10 @@ mod common;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{Server, client, series, write_request};
+use common::{Server, client, enc, now_ms, series, write_request};
 
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 const ALL: &str = "{__name__=~\".+\"}";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// GET of a path; returns status and body text.
 fn get(s: &Server, path_and_query: &str) -> (u16, String) {

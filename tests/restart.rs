@@ -5,15 +5,8 @@
 
 mod common;
 
-use common::{Server, series, write_request};
+use common::{Server, now_ms, series, write_request};
 use serde_json::json;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn write_batch(s: &Server, name: &str, end: i64, n: i64) {
     let samples: Vec<(i64, f64)> = (0..n).map(|i| (end - (n - 1 - i) * 15_000, i as f64)).collect();

@@ -12,7 +12,7 @@ const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 /// Fx-style hasher for `u32` symbol ids and series refs: one multiply per key. Ids are allocated by the
 /// index itself, so there is no attacker-chosen key to defend against here.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
+pub struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
@@ -41,7 +41,7 @@ impl FxHasher {
 }
 
 /// A `HashMap` keyed by small integers.
-pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A `HashSet` of small integers.
 pub(crate) type FxSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;

@@ -15,7 +15,7 @@
 //! Internally refs are `u32` (roaring bitmaps of `u32`): refs of 2^32 and above are rejected by
 //! [`Index::try_insert`] and [`Index::try_get_or_create`].
 
-mod hash;
+pub(crate) mod hash;
 mod pattern;
 mod postings;
 mod query;
