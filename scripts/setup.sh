@@ -17,3 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
   pkill -x prometheus >/dev/null 2>&1 || true
 fi
+# The export tests read Strata's Parquet and CSV files with the tools analysts use: pyarrow, DuckDB, pandas.
+if [ "${STRATA_SKIP_PROMETHEUS:-0}" != 1 ]; then
+  python3 -c "import pyarrow, duckdb, pandas" >/dev/null 2>&1 || python3 -m pip install -q pyarrow duckdb pandas
+fi

@@ -202,7 +202,8 @@ fn csv_round_trip_and_python_reads_it() {
     assert_eq!(code, 400, "{body}");
     assert!(error_of(&body).1.contains("format"));
 
-    // An independent CSV reader (Python's csv module, and pandas when installed) sees every sample.
+    // Independent CSV readers (Python's csv module and pandas; scripts/setup.sh installs pandas) see every
+    // sample.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("export.csv");
     std::fs::write(&path, &first).unwrap();
@@ -212,34 +213,89 @@ rows = list(csv.DictReader(open(sys.argv[1], newline='')))
 vals = [float(r['__value__']) for r in rows]
 insts = sorted(set(r['instance'] for r in rows))
 print(len(rows), sum(v for v in vals if math.isfinite(v)), repr(insts))
-try:
-    import pandas
-except ImportError:
-    print("pandas: not installed")
-else:
-    df = pandas.read_csv(sys.argv[1], keep_default_na=False, na_values=['NaN'])
-    print("pandas:", len(df), sorted(df['instance'].unique()) == insts)
+import pandas
+df = pandas.read_csv(sys.argv[1], keep_default_na=False, na_values=['NaN'])
+print("pandas:", len(df), sorted(df['instance'].unique()) == insts)
 "#;
-    let out = Command::new("python3").arg("-c").arg(script).arg(&path).output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let text = String::from_utf8_lossy(&o.stdout).to_string();
-            let mut it = text.lines();
-            let first_line = it.next().unwrap();
-            assert!(first_line.starts_with(&format!("{n} ")), "{text}");
-            assert!(
-                first_line.contains("multi\\nline\\\\back") && first_line.contains("b,\"quoted\""),
-                "{text}"
-            );
-            let pandas = it.next().unwrap_or("");
-            if pandas.contains("not installed") {
-                println!("note: pandas is not installed; checked the CSV with Python's csv module only");
-            } else {
-                assert_eq!(pandas, format!("pandas: {n} True"), "{text}");
-            }
-        }
-        other => println!("note: python3 unavailable or failed ({other:?}); CSV reader check skipped"),
-    }
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    let mut it = text.lines();
+    let first_line = it.next().unwrap();
+    assert!(first_line.starts_with(&format!("{n} ")), "{text}");
+    assert!(
+        first_line.contains("multi\\nline\\\\back") && first_line.contains("b,\"quoted\""),
+        "{text}"
+    );
+    assert_eq!(it.next().unwrap_or(""), format!("pandas: {n} True"), "{text}");
+}
+
+#[test]
+fn parquet_export_reads_in_pyarrow_and_duckdb() {
+    let a = Server::start(&[]);
+    let end = (now_ms() / 1000) * 1000;
+    let n = load(&a, end);
+    // What the JSON export holds is what the Parquet file must hold.
+    let json = strata::ingest::jsonl::decode(&export_json(&a, ALL));
+    assert_eq!(json.samples(), n as u64);
+    let finite: f64 = json
+        .series
+        .iter()
+        .flat_map(|s| s.samples.iter().map(|x| x.v))
+        .filter(|v| v.is_finite())
+        .sum();
+    let r = client()
+        .get(a.url(&format!("/api/v1/export/parquet?match[]={}", enc(ALL))))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "application/vnd.apache.parquet");
+    let bytes = r.bytes().unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.parquet");
+    std::fs::write(&path, &bytes).unwrap();
+    let script = r#"
+import math, struct, sys
+import pyarrow.parquet as pq, duckdb
+t = pq.read_table(sys.argv[1])
+vals = t.column('value').to_pylist()
+stale = sum(1 for v in vals if struct.pack('<d', v) == struct.pack('<Q', 0x7ff0000000000002))
+insts = sorted(x for x in set(t.column('instance').to_pylist()) if x is not None)
+print(t.num_rows, repr(sum(v for v in vals if math.isfinite(v))), stale, len(insts))
+print(str(t.schema.field('metric').type), str(t.schema.field('timestamp').type))
+con = duckdb.connect()
+row = con.execute("select count(*), count(distinct metric), max(epoch_ms(timestamp)) from read_parquet(?)", [sys.argv[1]]).fetchone()
+print(row[0], row[1], row[2])
+"#;
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<&str> = text.lines().collect();
+    let first: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(first[0], n.to_string(), "pyarrow rows: {text}");
+    let got: f64 = first[1].parse().unwrap();
+    assert!((got - finite).abs() <= 1e-9 * finite.abs(), "{got} vs {finite}");
+    assert_eq!(
+        first[2], "5",
+        "stale markers kept bit-exact (5 in the specials cycle): {text}"
+    );
+    assert_eq!(first[3], "4", "{text}");
+    assert_eq!(
+        lines[1],
+        "dictionary<values=string, indices=int32, ordered=0> timestamp[ms, tz=UTC]"
+    );
+    assert_eq!(lines[2], format!("{n} 2 {end}"), "duckdb: {text}");
 }
 
 #[test]

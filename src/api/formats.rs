@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/export", get(export_json).post(export_json))
         .route("/api/v1/export/csv", get(export_csv).post(export_csv))
+        .route("/api/v1/export/parquet", get(export_parquet).post(export_parquet))
         .route("/api/v1/import", post(import_json))
         .route("/api/v1/import/csv", post(import_csv))
         .route("/api/v1/import/prometheus", post(import_prometheus))
@@ -52,6 +53,16 @@ async fn export_csv(
     let p = request_params(q.as_deref(), &headers, &body);
     let format = CsvFormat::parse(p.get("format").unwrap_or("")).map_err(ApiError::bad_data)?;
     export(st, &p, ExportFormat::Csv(format)).await
+}
+
+async fn export_parquet(
+    State(st): State<Arc<AppState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q.as_deref(), &headers, &body);
+    export(st, &p, ExportFormat::Parquet).await
 }
 
 /// Lists the matching series, then streams them (see [`crate::export`]).

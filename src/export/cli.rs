@@ -1,5 +1,5 @@
-//! `strata export`: streams `/api/v1/export` or `/api/v1/export/csv` of a running server into a file
-//! (or stdout), with a progress bar on stderr.
+//! `strata export`: streams `/api/v1/export`, `/api/v1/export/csv` or `/api/v1/export/parquet` of a running
+//! server into a file (or stdout), with a progress bar on stderr.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -15,6 +15,8 @@ pub enum CliExportFormat {
     Jsonl,
     /// CSV, one sample per row, columns from --csv-format.
     Csv,
+    /// Parquet, one sample per row (metric, labels, timestamp, value).
+    Parquet,
 }
 
 /// Flags of `strata export`.
@@ -73,6 +75,7 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<ExportSummary> {
             form.append_pair("format", &a.csv_format);
             "/api/v1/export/csv"
         }
+        CliExportFormat::Parquet => "/api/v1/export/parquet",
     };
     let url = format!("{}{path}", a.url.trim_end_matches('/'));
     // An export may take long: no overall timeout, only for connecting.
@@ -110,10 +113,11 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<ExportSummary> {
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut buf = vec![0u8; 256 << 10];
     let (mut bytes, mut lines) = (0u64, 0u64);
-    let unit = if a.format == CliExportFormat::Jsonl {
-        "series"
-    } else {
-        "rows"
+    let unit = match a.format {
+        CliExportFormat::Jsonl => "series",
+        CliExportFormat::Csv => "rows",
+        // Binary: there are no lines to count, only bytes.
+        CliExportFormat::Parquet => "",
     };
     loop {
         let n = resp
@@ -127,7 +131,9 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<ExportSummary> {
         bytes += n as u64;
         lines += chunk.iter().filter(|&&c| c == b'\n').count() as u64;
         bar.set_position(bytes);
-        bar.set_message(format!("{lines} {unit}"));
+        if !unit.is_empty() {
+            bar.set_message(format!("{lines} {unit}"));
+        }
     }
     out.flush().context("writing the output")?;
     bar.finish();

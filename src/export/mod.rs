@@ -10,6 +10,7 @@ pub mod cli;
 pub mod csv;
 pub mod json;
 pub mod layout;
+pub mod parquet;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub enum ExportFormat {
     JsonLines,
     /// One CSV row per sample, after a header row.
     Csv(csv::CsvFormat),
+    /// One Parquet file, one row per sample ([`parquet`]).
+    Parquet,
 }
 
 impl ExportFormat {
@@ -40,6 +43,7 @@ impl ExportFormat {
         match self {
             ExportFormat::JsonLines => "application/stream+json; charset=utf-8",
             ExportFormat::Csv(_) => "text/csv; charset=utf-8",
+            ExportFormat::Parquet => parquet::CONTENT_TYPE,
         }
     }
 
@@ -47,6 +51,8 @@ impl ExportFormat {
         match self {
             ExportFormat::JsonLines => json::write_line(buf, labels, ts, vs),
             ExportFormat::Csv(f) => f.write_rows(buf, labels, ts, vs),
+            // Parquet is not a per-series text encoding: `produce` hands it to `parquet::produce`.
+            ExportFormat::Parquet => {}
         }
     }
 }
@@ -94,6 +100,9 @@ pub enum ExportError {
     /// Reading from storage failed.
     #[error("reading series failed: {0}")]
     Storage(#[from] strata_storage::Error),
+    /// Encoding the output failed.
+    #[error("encoding the export failed: {0}")]
+    Encode(String),
 }
 
 /// Reads `series` and sends the encoded export through `tx` in pieces; runs on a blocking thread.
@@ -107,6 +116,9 @@ pub fn produce<R: SeriesReader + ?Sized>(
     format: &ExportFormat,
     tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<u64, ExportError> {
+    if let ExportFormat::Parquet = format {
+        return parquet::produce(reader, series, start, end, tx);
+    }
     let mut buf = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
     if let ExportFormat::Csv(f) = format {
         buf.extend_from_slice(f.header.as_bytes());
