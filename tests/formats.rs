@@ -529,3 +529,55 @@ fn throughput() {
     println!("export CSV: {:.0} samples/s ({csv_s:.2}s)", total / csv_s);
     println!("import CSV: {:.0} samples/s ({csv_import_s:.2}s)", total / csv_import_s);
 }
+
+#[test]
+fn gzip_and_deflate_import_bodies() {
+    use std::io::Write;
+    let a = Server::start(&[]);
+    let end = (now_ms() / 1000) * 1000;
+    let line = |name: &str| {
+        format!(
+            "{{\"metric\":{{\"__name__\":\"{name}\",\"job\":\"z\"}},\"values\":[1,2,3],\"timestamps\":[{},{},{}]}}\n",
+            end - 2000,
+            end - 1000,
+            end
+        )
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(line("gz_metric").as_bytes()).unwrap();
+    let (code, body) = a.post_raw("/api/v1/import", gz.finish().unwrap(), &[("Content-Encoding", "gzip")]);
+    assert_eq!(code, 204, "{body}");
+    let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zl.write_all(line("deflate_metric").as_bytes()).unwrap();
+    let (code, body) = a.post_raw(
+        "/api/v1/import",
+        zl.finish().unwrap(),
+        &[("Content-Encoding", "deflate")],
+    );
+    assert_eq!(code, 204, "{body}");
+    let d = strata::ingest::jsonl::decode(&export_json(&a, "{job=\"z\"}"));
+    assert_eq!((d.series.len(), d.samples()), (2, 6));
+
+    // Not gzip after all: 400, nothing stored; an encoding we do not speak: 415.
+    let (code, body) = a.post_raw("/api/v1/import", b"not gzip".to_vec(), &[("Content-Encoding", "gzip")]);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("decompress"), "{body}");
+    let (code, body) = a.post_raw(
+        "/api/v1/import",
+        line("x").into_bytes(),
+        &[("Content-Encoding", "zstd")],
+    );
+    assert_eq!(code, 415, "{body}");
+    // A small body that inflates past the limit (256 MiB) is refused with 413, and the server lives on.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![b'\n'; 1 << 20];
+    for _ in 0..300 {
+        bomb.write_all(&zeros).unwrap();
+    }
+    let bomb = bomb.finish().unwrap();
+    assert!(bomb.len() < 2 << 20);
+    let (code, body) = a.post_raw("/api/v1/import/prometheus", bomb, &[("Content-Encoding", "gzip")]);
+    assert_eq!(code, 413, "{body}");
+    let (code, _) = a.get_json("/-/healthy");
+    assert_eq!(code, 200);
+}

@@ -156,6 +156,64 @@ async fn influx_write(
     import(st, p, &headers, body, ImportFormat::Influx(opts)).await
 }
 
+/// The `Content-Encoding` of an import body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyEncoding {
+    Identity,
+    Gzip,
+    Deflate,
+}
+
+impl BodyEncoding {
+    /// Reads the header; anything but gzip, deflate and identity is a 415.
+    fn of(headers: &HeaderMap) -> Result<BodyEncoding, ApiError> {
+        let Some(enc) = headers.get(header::CONTENT_ENCODING) else {
+            return Ok(BodyEncoding::Identity);
+        };
+        let enc = enc.to_str().unwrap_or("?").trim();
+        if enc.is_empty() || enc.eq_ignore_ascii_case("identity") {
+            Ok(BodyEncoding::Identity)
+        } else if enc.eq_ignore_ascii_case("gzip") || enc.eq_ignore_ascii_case("x-gzip") {
+            Ok(BodyEncoding::Gzip)
+        } else if enc.eq_ignore_ascii_case("deflate") {
+            Ok(BodyEncoding::Deflate)
+        } else {
+            Err(ApiError::bad_data(format!(
+                "unsupported Content-Encoding {enc:?}; send the body as gzip, deflate or uncompressed"
+            ))
+            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE))
+        }
+    }
+
+    /// Decompresses a body, refusing (413) one that inflates beyond `limit` bytes.
+    fn decode(self, body: Bytes, limit: usize) -> Result<Bytes, ApiError> {
+        use std::io::Read;
+        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+        let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
+        let read = match self {
+            BodyEncoding::Identity => return Ok(body),
+            BodyEncoding::Gzip => flate2::read::MultiGzDecoder::new(&body[..])
+                .take(cap)
+                .read_to_end(&mut out),
+            BodyEncoding::Deflate => flate2::read::ZlibDecoder::new(&body[..])
+                .take(cap)
+                .read_to_end(&mut out),
+        };
+        read.map_err(|e| {
+            ApiError::bad_data(format!(
+                "cannot decompress the body ({self:?}): {e}; nothing was stored"
+            ))
+        })?;
+        if out.len() > limit {
+            return Err(ApiError::bad_data(format!(
+                "the decompressed body exceeds {limit} bytes; nothing was stored"
+            ))
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        Ok(Bytes::from(out))
+    }
+}
+
 /// Decodes a body, stores the good series, and answers 204, or 400 listing the bad lines.
 async fn import(
     st: Arc<AppState>,
@@ -164,17 +222,12 @@ async fn import(
     body: Bytes,
     format: ImportFormat,
 ) -> Result<Response, ApiError> {
-    if let Some(enc) = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok())
-        && !enc.eq_ignore_ascii_case("identity")
-    {
-        return Err(ApiError::bad_data(format!(
-            "unsupported Content-Encoding {enc:?}; send the body uncompressed"
-        ))
-        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-    }
+    let encoding = BodyEncoding::of(headers)?;
+    let limit = st.limits.max_decompressed_bytes;
     let now = p.time("timestamp")?.unwrap_or_else(ingest::now_ms);
     let extra = extra_labels(&p)?;
     let decoded: Decoded = tokio::task::spawn_blocking(move || -> Result<Decoded, ApiError> {
+        let body = encoding.decode(body, limit)?;
         let text = std::str::from_utf8(&body).map_err(|e| {
             let line = body
                 .get(..e.valid_up_to())

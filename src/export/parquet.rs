@@ -255,7 +255,10 @@ mod tests {
             pieces += 1;
         }
         assert!(pieces > 1, "streamed in pieces");
-        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file)).unwrap().build().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file))
+            .unwrap()
+            .build()
+            .unwrap();
         let (mut rows, mut sum, mut missing_i) = (0usize, 0.0, 0usize);
         for batch in reader {
             let batch = batch.unwrap();
