@@ -7,6 +7,7 @@ pub mod config;
 pub mod export;
 pub mod ingest;
 pub mod metadata;
+pub mod otlp;
 pub mod remote;
 pub mod selfmetrics;
 pub mod serve;

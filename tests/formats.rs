@@ -581,3 +581,101 @@ fn gzip_and_deflate_import_bodies() {
     let (code, _) = a.get_json("/-/healthy");
     assert_eq!(code, 200);
 }
+
+#[test]
+fn otlp_metrics_over_http() {
+    use prost::Message;
+    use strata::otlp::proto::*;
+    let a = Server::start(&[]);
+    let t_nanos = u64::try_from(now_ms()).unwrap() * 1_000_000;
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+    };
+    let req = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "checkout"), kv("host.name", "h1")],
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                scope: None,
+                metrics: vec![
+                    Metric {
+                        name: "orders.placed".into(),
+                        description: "Orders".into(),
+                        unit: String::new(),
+                        data: Some(metric::Data::Sum(Sum {
+                            data_points: vec![NumberDataPoint {
+                                attributes: vec![kv("region", "eu")],
+                                time_unix_nano: t_nanos,
+                                value: Some(number_data_point::Value::AsInt(17)),
+                                flags: 0,
+                            }],
+                            aggregation_temporality: 2,
+                            is_monotonic: true,
+                        })),
+                    },
+                    Metric {
+                        name: "exp".into(),
+                        description: String::new(),
+                        unit: String::new(),
+                        data: Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
+                            data_points: vec![ExponentialHistogramDataPoint {
+                                time_unix_nano: t_nanos,
+                            }],
+                        })),
+                    },
+                ],
+            }],
+        }],
+    };
+    let body = req.encode_to_vec();
+    let r = client()
+        .post(a.url("/opentelemetry/v1/metrics"))
+        .header("Content-Type", "application/x-protobuf")
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let reply = ExportMetricsServiceResponse::decode(r.bytes().unwrap()).unwrap();
+    assert_eq!(
+        reply.partial_success.unwrap().rejected_data_points,
+        1,
+        "the exponential histogram point"
+    );
+    let (code, v) = a.get_json(&format!(
+        "/api/v1/query?query={}",
+        enc(r#"orders_placed_total{job="checkout",host_name="h1",region="eu"}"#)
+    ));
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["data"]["result"][0]["value"][1], "17", "{v}");
+    let (code, v) = a.get_json("/api/v1/metadata?metric=orders_placed_total");
+    assert_eq!(code, 200);
+    assert_eq!(v["data"]["orders_placed_total"][0]["type"], "counter", "{v}");
+
+    // gzip works as for the other imports; JSON and garbage are refused with Prometheus-style errors.
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).unwrap();
+    let (code, text) = a.post_raw(
+        "/opentelemetry/v1/metrics",
+        gz.finish().unwrap(),
+        &[("Content-Type", "application/x-protobuf"), ("Content-Encoding", "gzip")],
+    );
+    assert_eq!(code, 200, "{text}");
+    let (code, text) = a.post_raw(
+        "/opentelemetry/v1/metrics",
+        b"{}".to_vec(),
+        &[("Content-Type", "application/json")],
+    );
+    assert_eq!(code, 415, "{text}");
+    let (code, text) = a.post_raw(
+        "/opentelemetry/v1/metrics",
+        vec![0xff; 9],
+        &[("Content-Type", "application/x-protobuf")],
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("OTLP"), "{text}");
+}

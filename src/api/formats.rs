@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/import", post(import_json))
         .route("/api/v1/import/csv", post(import_csv))
         .route("/api/v1/import/prometheus", post(import_prometheus))
+        .route("/opentelemetry/v1/metrics", post(otlp_metrics))
         .route("/write", post(influx_write))
         .route("/api/v2/write", post(influx_write))
 }
@@ -154,6 +155,54 @@ async fn influx_write(
         precision,
     };
     import(st, p, &headers, body, ImportFormat::Influx(opts)).await
+}
+
+/// `POST /opentelemetry/v1/metrics`: OTLP/HTTP metrics in protobuf (gzip or not), mapped to series as
+/// [`crate::otlp`] describes. Answers 200 with an `ExportMetricsServiceResponse`, whose partial success
+/// counts the points that could not be stored (exponential histograms).
+async fn otlp_metrics(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    use prost::Message;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/x-protobuf");
+    if !(ct.starts_with("application/x-protobuf") || ct.starts_with("application/protobuf")) {
+        return Err(ApiError::bad_data(format!(
+            "unsupported Content-Type {ct:?}: OTLP/JSON is not supported, send application/x-protobuf"
+        ))
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let encoding = BodyEncoding::of(&headers)?;
+    let limit = st.limits.max_decompressed_bytes;
+    let conv = tokio::task::spawn_blocking(move || -> Result<crate::otlp::Converted, ApiError> {
+        let body = encoding.decode(body, limit)?;
+        let req = crate::otlp::proto::ExportMetricsServiceRequest::decode(&body[..])
+            .map_err(|e| ApiError::bad_data(format!("invalid OTLP metrics protobuf: {e}; nothing was stored")))?;
+        Ok(crate::otlp::convert(&req, ingest::now_ms()))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("decode task failed: {e}")))??;
+    st.metadata.record(conv.metadata);
+    let (_, rejected) = if conv.series.is_empty() {
+        (0, Vec::new())
+    } else {
+        ingest(&st, conv.series).await?
+    };
+    if !rejected.is_empty() {
+        return Err(import_error(Vec::new(), rejected));
+    }
+    let partial = (conv.rejected_points > 0).then(|| crate::otlp::proto::ExportMetricsPartialSuccess {
+        rejected_data_points: conv.rejected_points,
+        error_message: conv.reasons.join("; "),
+    });
+    let reply = crate::otlp::proto::ExportMetricsServiceResponse {
+        partial_success: partial,
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-protobuf")],
+        reply.encode_to_vec(),
+    )
+        .into_response())
 }
 
 /// The `Content-Encoding` of an import body.
