@@ -210,6 +210,12 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                     m.chunks_sealed as f64,
                 ),
                 (
+                    "strata_storage_corrupt_chunks_total",
+                    "counter",
+                    "Corrupt chunks and tier blocks found (at open, by reads, by the downsampler) and skipped.",
+                    m.corrupt_chunks as f64,
+                ),
+                (
                     "strata_storage_wal_bytes_written_total",
                     "counter",
                     "Bytes written to the write-ahead log.",

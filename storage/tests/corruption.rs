@@ -130,7 +130,9 @@ fn flipped_chunk_bytes_are_skipped_other_data_intact() {
         flipped_key = k;
     }
     let st = Storage::open(o).unwrap();
+    assert_eq!(st.metrics().corrupt_chunks, 1, "found by the scan at open");
     let got = st.select(&all_matcher(), i64::MIN, i64::MAX).unwrap();
+    assert_eq!(st.metrics().corrupt_chunks, 2, "and again by the read that skipped it");
     assert_eq!(got.len(), 3);
     let want = model.select(&all_matcher(), i64::MIN, i64::MAX).unwrap();
     for (g, w) in got.iter().zip(&want) {

@@ -264,6 +264,7 @@ impl Storage {
         match decode_block(&bytes, &mut out) {
             Ok(()) => Ok(Some(out)),
             Err(e) => {
+                self.counters.corrupt_chunks.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(series = r, tier = tier(t).name, block_end = key.max_t, error = %e, "corrupt tier block: recomputing it");
                 Ok(None)
             }
@@ -351,6 +352,7 @@ impl Storage {
                             break;
                         }
                         if let Err(e) = decode_block_columns(v, need, &mut out) {
+                            self.counters.corrupt_chunks.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(series = r, tier = tier(t).name, block_end = key.max_t, error = %e, "skipping corrupt tier block");
                         }
                     }

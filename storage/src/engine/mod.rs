@@ -116,6 +116,9 @@ pub struct StorageMetrics {
     pub head_chunks: u64,
     /// Chunks written to RocksDB since start.
     pub chunks_sealed: u64,
+    /// Corrupt chunks and tier blocks found since start (at open, by reads and by the downsampler), which
+    /// were skipped.
+    pub corrupt_chunks: u64,
     /// WAL bytes written since start.
     pub wal_bytes_written: u64,
     /// WAL fsyncs since start.
@@ -178,6 +181,7 @@ struct Counters {
     samples_out_of_order: AtomicU64,
     series_created: AtomicU64,
     chunks_sealed: AtomicU64,
+    corrupt_chunks: AtomicU64,
 }
 
 /// The storage engine. `Send + Sync`: share it in an `Arc` and call it from many threads.

@@ -40,7 +40,7 @@ impl Storage {
         let mut index = Index::new();
         let head = Head::new();
         let mut next_ref = load_series(&db, &mut index, &head)?;
-        let next_seq = scan_chunks(&db, &partitions, &head)?;
+        let (next_seq, corrupt) = scan_chunks(&db, &partitions, &head)?;
         if let Some(v) = db.get_cf(&db::cf(&db, CF_META)?, META_NEXT_REF_KEY)? {
             let b: [u8; 8] = v.as_slice().try_into().map_err(|_| Error::Corrupt {
                 what: "meta next_series_ref",
@@ -63,7 +63,10 @@ impl Storage {
             next_ref: AtomicU64::new(next_ref.max(1)),
             next_seq: AtomicU64::new(next_seq),
             closed: AtomicBool::new(false),
-            counters: Counters::default(),
+            counters: Counters {
+                corrupt_chunks: AtomicU64::new(corrupt),
+                ..Counters::default()
+            },
         };
         storage.replay(&segments)?;
         let all: Vec<u64> = storage
@@ -212,7 +215,9 @@ fn load_series(db: &Db, index: &mut Index, head: &Head) -> Result<u64> {
 
 /// Reads every chunk key (and header) once: counts chunks per series, restores each series' newest in-order
 /// timestamp and data time range. Returns the next seal sequence number.
-fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<u64> {
+/// Counts every partition's chunks and blocks into the head's series state; returns the next seal sequence
+/// number and the number of corrupt entries found.
+fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<(u64, u64)> {
     let mut next_seq = 1u64;
     let mut orphans = 0u64;
     let mut corrupt = 0u64;
@@ -261,5 +266,5 @@ fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<u64> {
     if corrupt > 0 {
         tracing::warn!(chunks = corrupt, "corrupt chunks found at open; reads skip them");
     }
-    Ok(next_seq)
+    Ok((next_seq, corrupt))
 }

@@ -210,7 +210,7 @@ impl Storage {
         };
         if has_sealed {
             for it in &mut cur.its {
-                scan_partition(it, r, mint, maxt, g)?;
+                scan_partition(it, r, mint, maxt, g, &self.counters.corrupt_chunks)?;
             }
         }
         let (ts, vs) = g.finish();
@@ -235,6 +235,7 @@ fn scan_partition(
     mint: i64,
     maxt: i64,
     g: &mut Gather,
+    corrupt: &std::sync::atomic::AtomicU64,
 ) -> Result<()> {
     it.seek(ChunkKey::lower_bound(TIER_RAW, r, mint));
     let stop = maxt.saturating_add(MAX_CHUNK_SPAN_MS);
@@ -246,6 +247,7 @@ fn scan_partition(
             Ok(key) if key.series == r && key.tier == TIER_RAW => key,
             Ok(_) => break,
             Err(e) => {
+                corrupt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(series = r, error = %e, "skipping chunk with a malformed key");
                 it.next();
                 continue;
@@ -261,13 +263,16 @@ fn scan_partition(
             g.scratch_vs.clear();
             match decode_chunk(v, &mut g.scratch_ts, &mut g.scratch_vs) {
                 Ok(()) => g.push_scratch(mint, maxt, key.seq),
-                Err(e) => tracing::warn!(
-                    series = r,
-                    chunk_max_t = key.max_t,
-                    seq = key.seq,
-                    error = %e,
-                    "skipping corrupt chunk"
-                ),
+                Err(e) => {
+                    corrupt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(
+                        series = r,
+                        chunk_max_t = key.max_t,
+                        seq = key.seq,
+                        error = %e,
+                        "skipping corrupt chunk"
+                    );
+                }
             }
         }
         it.next();

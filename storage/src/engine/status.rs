@@ -35,6 +35,7 @@ impl Storage {
             head_series,
             head_chunks,
             chunks_sealed: c.chunks_sealed.load(Ordering::Relaxed),
+            corrupt_chunks: c.corrupt_chunks.load(Ordering::Relaxed),
             wal_bytes_written: self.wal.bytes_written(),
             wal_fsyncs: self.wal.fsyncs(),
             disk_bytes: self.sst_bytes() + self.wal.disk_bytes(),
