@@ -121,14 +121,34 @@ impl TierState {
 
 impl Storage {
     /// Writes `wb` after adding to it the merged dirty marks of `ranges` for tier `tier` (5 m or 1 h).
+    ///
+    /// The marks are merged under the dirty-map lock, the batch is written after releasing it: a series is
+    /// sealed by one thread at a time (under its head shard's lock), so its persisted mark never goes
+    /// backwards, and a pass that clears marks does so under the lock (see `downsample_batch`), after which
+    /// a late put only leaves an extra mark (recomputed once more), never a lost one.
     pub(super) fn write_marking_dirty(
         &self,
         mut wb: WriteBatch,
         tier_id: u8,
         ranges: &[(u64, i64, i64)],
     ) -> Result<()> {
+        {
+            let mut dirty = self.tiers.dirty.lock();
+            self.mark_locked(&mut dirty, &mut wb, tier_id, ranges)?;
+        }
+        self.db.write(wb)?;
+        Ok(())
+    }
+
+    /// Merges `ranges` into the dirty map of `tier_id` and puts the merged marks into `wb`.
+    fn mark_locked(
+        &self,
+        dirty: &mut DirtyMaps,
+        wb: &mut WriteBatch,
+        tier_id: u8,
+        ranges: &[(u64, i64, i64)],
+    ) -> Result<()> {
         let meta = self.cf(CF_META)?;
-        let mut dirty = self.tiers.dirty.lock();
         let map = dirty
             .get_mut(usize::from(tier_id).wrapping_sub(1))
             .ok_or_else(|| Error::Internal(format!("no dirty map for tier {tier_id}")))?;
@@ -140,7 +160,6 @@ impl Storage {
             v.extend_from_slice(&e.1.to_be_bytes());
             wb.put_cf(&meta, dirty_key(tier_id, r), v);
         }
-        self.db.write(wb)?;
         Ok(())
     }
 
@@ -221,8 +240,10 @@ impl Storage {
             self.replace_windows(t, r, from, to, &windows, &mut wb)?;
             next_marks.push((r, from, to - 1));
         }
+        // Clearing marks and writing happen under one lock: a seal that re-marks a series meanwhile either
+        // comes first (its mark stays) or after this write (its put lands after the delete).
         let meta = self.cf(CF_META)?;
-        let dirty = self.tiers.dirty.lock();
+        let mut dirty = self.tiers.dirty.lock();
         if let Some(map) = dirty.get(usize::from(t) - 1) {
             for &(r, _) in work {
                 if !map.contains_key(&r) {
@@ -230,13 +251,11 @@ impl Storage {
                 }
             }
         }
-        drop(dirty);
         if t == TIER_5M {
-            self.write_marking_dirty(wb, TIER_1H, &next_marks)
-        } else {
-            self.db.write(wb)?;
-            Ok(())
+            self.mark_locked(&mut dirty, &mut wb, TIER_1H, &next_marks)?;
         }
+        self.db.write(wb)?;
+        Ok(())
     }
 
     /// The key of the block of tier `t` holding window start `start`.
