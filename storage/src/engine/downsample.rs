@@ -220,6 +220,16 @@ impl Storage {
         let mut wb = WriteBatch::default();
         let mut next_marks = Vec::new();
         let mut g = super::read::Gather::default();
+        // One set of raw iterators for the batch (series come in ref order, each seeks forward), spanning
+        // every series' range, instead of new iterators per series.
+        let span = work.iter().fold((i64::MAX, i64::MIN), |(a, b), &(_, (lo, hi))| {
+            (
+                a.min(align_down(lo, res)),
+                b.max(align_down(hi, res).saturating_add(2 * res)),
+            )
+        });
+        let mut cur =
+            (finer == TIER_RAW && span.0 < span.1).then(|| super::read::Cursors::new(self, span.0, span.1 - 1));
         for &(r, (lo, hi)) in work {
             // The window after the range too: its increase starts from the range's last value.
             let from = align_down(lo, res).max(floor);
@@ -227,10 +237,9 @@ impl Storage {
             if from >= to {
                 continue;
             }
-            let windows = if finer == TIER_RAW {
+            let windows = if let Some(cur) = cur.as_mut() {
                 let prev = self.prev_last(t, r, from)?;
-                let mut cur = super::read::Cursors::new(self, from, to - 1);
-                match self.read_series(r, from, to - 1, &mut g, &mut cur)? {
+                match self.read_series(r, from, to - 1, &mut g, cur)? {
                     Some((ts, vs)) => aggregate_raw(&ts, &vs, res, prev),
                     None => Vec::new(),
                 }

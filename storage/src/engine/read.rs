@@ -166,6 +166,39 @@ impl Storage {
         refs
     }
 
+    /// Raw samples of the matching series in one or more disjoint, increasing time ranges (several when a
+    /// tier-aware selection skips a gap no tier fills), sorted by label set.
+    pub(super) fn select_raw(&self, matchers: &[LabelMatcher], ranges: &[(i64, i64)]) -> Result<Vec<SeriesData>> {
+        let (Some(&(mint, _)), Some(&(_, maxt))) = (ranges.first(), ranges.last()) else {
+            return Ok(Vec::new());
+        };
+        let refs = self.refs_in_range(matchers, mint, maxt);
+        let mut g = Gather::default();
+        let mut cursors: Vec<Cursors<'_>> = ranges.iter().map(|&(lo, hi)| Cursors::new(self, lo, hi)).collect();
+        let mut out = Vec::with_capacity(refs.len());
+        for (r, labels) in self.labels_of(&refs) {
+            let mut data = SeriesData {
+                labels,
+                ..Default::default()
+            };
+            for (&(lo, hi), cur) in ranges.iter().zip(cursors.iter_mut()) {
+                if let Some((ts, vs)) = self.read_series(r, lo, hi, &mut g, cur)? {
+                    if data.timestamps.is_empty() {
+                        (data.timestamps, data.values) = (ts, vs);
+                    } else {
+                        data.timestamps.extend_from_slice(&ts);
+                        data.values.extend_from_slice(&vs);
+                    }
+                }
+            }
+            if !data.timestamps.is_empty() {
+                out.push(data);
+            }
+        }
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
+    }
+
     pub(super) fn labels_of(&self, refs: &[u64]) -> Vec<(u64, Labels)> {
         let idx = self.index.read();
         refs.iter()
@@ -299,21 +332,7 @@ impl SeriesReader for Storage {
         if mint > maxt {
             return Ok(Vec::new());
         }
-        let refs = self.refs_in_range(matchers, mint, maxt);
-        let mut g = Gather::default();
-        let mut cur = Cursors::new(self, mint, maxt);
-        let mut out = Vec::with_capacity(refs.len());
-        for (r, labels) in self.labels_of(&refs) {
-            if let Some((timestamps, values)) = self.read_series(r, mint, maxt, &mut g, &mut cur)? {
-                out.push(SeriesData {
-                    labels,
-                    timestamps,
-                    values,
-                });
-            }
-        }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(out)
+        self.select_raw(matchers, &[(mint, maxt)])
     }
 
     /// Series whose approximate data range (per-series min/max time) meets the range; see

@@ -12,7 +12,6 @@ use super::Storage;
 use super::read::{Cursors, Gather};
 use crate::db::partition::{TIER_1H, TIER_RAW, TIERS};
 use crate::error::Result;
-use crate::labels::Labels;
 use crate::matcher::LabelMatcher;
 use crate::read::{Aggregate, Resolution, SelectHints, Selection, SeriesData, is_stale_nan};
 use crate::tier::{Columns, WindowAgg, rebuild_counter};
@@ -124,13 +123,10 @@ impl Storage {
         maxt: i64,
         hints: &SelectHints,
     ) -> Result<Selection> {
-        use crate::read::SeriesReader;
         let segments = self.plan_selection(mint, maxt, hints);
         if segments.iter().all(|s| s.tier == TIER_RAW) {
-            let series = match segments.as_slice() {
-                [only] if only.from == mint && only.to == maxt => self.select(matchers, mint, maxt)?,
-                _ => self.select_raw_segments(matchers, &segments)?,
-            };
+            let ranges: Vec<(i64, i64)> = segments.iter().map(|s| (s.from, s.to)).collect();
+            let series = self.select_raw(matchers, &ranges)?;
             return Ok(Selection {
                 series,
                 downsampled: false,
@@ -179,34 +175,6 @@ impl Storage {
             series: out,
             downsampled,
         })
-    }
-
-    /// Raw data of several disjoint raw segments (raw data with a gap that no tier fills).
-    fn select_raw_segments(&self, matchers: &[LabelMatcher], segments: &[Segment]) -> Result<Vec<SeriesData>> {
-        let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
-            return Ok(Vec::new());
-        };
-        let refs = self.refs_in_range(matchers, first.from, last.to);
-        let mut g = Gather::default();
-        let mut cursors: Vec<Cursors<'_>> = segments.iter().map(|s| Cursors::new(self, s.from, s.to)).collect();
-        let mut out: Vec<SeriesData> = Vec::new();
-        for (r, labels) in self.labels_of(&refs) {
-            let mut data = SeriesData {
-                labels: Labels::clone(&labels),
-                ..Default::default()
-            };
-            for (seg, cur) in segments.iter().zip(cursors.iter_mut()) {
-                if let Some((ts, vs)) = self.read_series(r, seg.from, seg.to, &mut g, cur)? {
-                    data.timestamps.extend_from_slice(&ts);
-                    data.values.extend_from_slice(&vs);
-                }
-            }
-            if !data.timestamps.is_empty() {
-                out.push(data);
-            }
-        }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(out)
     }
 }
 
