@@ -51,7 +51,8 @@ pub trait SeriesReader: Send + Sync {
     fn label_values(&self, name: &str, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<String>>;
 
     /// Like [`SeriesReader::select`], but a store with downsampled tiers may serve parts of the range from
-    /// a tier chosen by `hints`. The default serves raw samples only.
+    /// a tier chosen by `hints`, and when [`SelectHints::newest_only`] holds it may return only the newest
+    /// sample of each series. The default serves all raw samples.
     fn select_hinted(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64, hints: &SelectHints) -> Result<Selection> {
         let _ = hints;
         Ok(Selection {
@@ -119,6 +120,15 @@ pub struct SelectHints {
     pub range_ms: i64,
     /// The tier the query asked for.
     pub resolution: Resolution,
+}
+
+impl SelectHints {
+    /// Whether the consumer reads only the newest sample of each series: an instant vector selector
+    /// ([`Aggregate::Last`], no range) of an instant query (no step). A store may then return just that
+    /// sample per series.
+    pub fn newest_only(&self) -> bool {
+        self.aggregate == Aggregate::Last && self.range_ms == 0 && self.step_ms == 0
+    }
 }
 
 /// The answer of [`SeriesReader::select_hinted`].

@@ -144,25 +144,38 @@ pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> E
     let out: Vec<Series> = groups
         .into_par_iter()
         .filter_map(|(labels, members)| {
-            let mut vals = vec![None; n];
-            let mut drop_name = false;
-            let mut buf: Vec<f64> = Vec::with_capacity(members.len());
-            for (step, slot) in vals.iter_mut().enumerate() {
-                buf.clear();
-                for &si in &members {
-                    if let Some(s) = input.get(si)
-                        && let Some(Some(v)) = s.vals.get(step)
-                    {
-                        buf.push(*v);
-                        drop_name |= s.drop_name;
+            // Steps in blocks, in parallel: each block gathers its steps' values series by series (sequential
+            // reads of each member's column), then reduces each step in member order.
+            let blocks: Vec<(Vec<Option<f64>>, bool)> = (0..n.div_ceil(STEP_BLOCK))
+                .into_par_iter()
+                .map(|b| {
+                    let first = b * STEP_BLOCK;
+                    let len = STEP_BLOCK.min(n - first);
+                    let mut bufs: Vec<Vec<f64>> = vec![Vec::with_capacity(members.len()); len];
+                    let mut drop_name = false;
+                    for s in members.iter().filter_map(|&si| input.get(si)) {
+                        for (buf, v) in bufs.iter_mut().zip(s.vals.iter().skip(first)) {
+                            if let Some(v) = v {
+                                buf.push(*v);
+                                drop_name |= s.drop_name;
+                            }
+                        }
                     }
-                }
-                if buf.is_empty() {
-                    continue;
-                }
-                let q = params.and_then(|p| p.get(step)).copied().unwrap_or(f64::NAN);
-                *slot = Some(reduce(a.op, &mut buf, q));
-            }
+                    let vals = bufs
+                        .iter_mut()
+                        .enumerate()
+                        .map(|(k, buf)| {
+                            (!buf.is_empty()).then(|| {
+                                let q = params.and_then(|p| p.get(first + k)).copied().unwrap_or(f64::NAN);
+                                reduce(a.op, buf, q)
+                            })
+                        })
+                        .collect();
+                    (vals, drop_name)
+                })
+                .collect();
+            let drop_name = blocks.iter().any(|b| b.1);
+            let vals: Vec<Option<f64>> = blocks.into_iter().flat_map(|b| b.0).collect();
             vals.iter().any(Option::is_some).then_some(Series {
                 labels,
                 drop_name,
@@ -172,6 +185,10 @@ pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> E
         .collect();
     Ok(Val::Vector(out))
 }
+
+/// Steps an aggregation reduces together: small enough that a block's buffers (one per step, one value per
+/// member) stay cache-friendly, large enough to read each member's column in runs.
+const STEP_BLOCK: usize = 64;
 
 /// Reduces one group's values at one step, exactly as Prometheus accumulates them (input order matters for
 /// floating point).

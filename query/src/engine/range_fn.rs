@@ -9,9 +9,22 @@ use super::downsampled::{aggregate_for, avg_columns, kernel_name};
 use super::eval::{Ty, eval_scalar, type_of};
 use super::selector::{RangeInput, range_input};
 use super::value::{Ctx, EvalResult, Grid, Series, Val, fmt_go_float};
-use crate::functions::{Window, eval_range};
+use crate::functions::{RangeFunc, Window, range};
 use crate::parser::ast::{Call, Expr};
 use strata_storage::MatchOp;
+
+/// Range functions whose per-step parameters need attention before each window.
+#[derive(Clone, Copy)]
+enum Special {
+    /// `double_exponential_smoothing`: the factors are validated.
+    Smoothing,
+    /// `predict_linear`: the evaluation time is appended.
+    PredictLinear,
+    /// `quantile_over_time`: invalid quantiles are collected for a warning.
+    Quantile,
+    /// Everything else.
+    None,
+}
 
 /// One series' output column, its first error and the invalid quantiles it saw.
 type SeriesOutcome = (Vec<Option<f64>>, Option<QueryError>, Vec<f64>);
@@ -123,6 +136,20 @@ fn kernel_columns(
     grid: &Grid,
 ) -> Vec<SeriesOutcome> {
     let kernel = kernel_name(name, input.downsampled);
+    // Resolved once, not per window.
+    let func = RangeFunc::from_name(kernel);
+    let present = name == "present_over_time";
+    let special = match name {
+        "double_exponential_smoothing" => Special::Smoothing,
+        "predict_linear" => Special::PredictLinear,
+        "quantile_over_time" => Special::Quantile,
+        _ => Special::None,
+    };
+    let counter_rate = match func {
+        Some(RangeFunc::Rate) => Some(true),
+        Some(RangeFunc::Increase) => Some(false),
+        _ => None,
+    };
     input
         .series
         .par_iter()
@@ -132,6 +159,8 @@ fn kernel_columns(
             let mut err: Option<QueryError> = ctx.check().err();
             let mut bad_q: Vec<f64> = Vec::new();
             let mut step_params: Vec<f64> = Vec::with_capacity(params.len() + 1);
+            // A series that never drops has no reset in any of its windows: one scan instead of one per window.
+            let no_resets = counter_rate.is_some() && !range::has_drop(&s.vs);
             input.windows_of(s, |step, ts, vs| {
                 if err.is_some() {
                     return;
@@ -139,8 +168,8 @@ fn kernel_columns(
                 let Some(&end) = input.ends.get(step) else { return };
                 step_params.clear();
                 step_params.extend(params.iter().map(|p| p.get(step).copied().unwrap_or(f64::NAN)));
-                match name {
-                    "double_exponential_smoothing" => {
+                match special {
+                    Special::Smoothing => {
                         let sf = step_params.first().copied().unwrap_or(f64::NAN);
                         let tf = step_params.get(1).copied().unwrap_or(f64::NAN);
                         if let Some(msg) = crate::functions::smoothing_params_error(sf, tf) {
@@ -148,8 +177,8 @@ fn kernel_columns(
                             return;
                         }
                     }
-                    "predict_linear" => step_params.push(grid.t(step) as f64),
-                    "quantile_over_time" => {
+                    Special::PredictLinear => step_params.push(grid.t(step) as f64),
+                    Special::Quantile => {
                         let q = step_params.first().copied().unwrap_or(f64::NAN);
                         if (q.is_nan() || !(0.0..=1.0).contains(&q))
                             && !bad_q.iter().any(|b| b.to_bits() == q.to_bits())
@@ -157,7 +186,7 @@ fn kernel_columns(
                             bad_q.push(q);
                         }
                     }
-                    _ => {}
+                    Special::None => {}
                 }
                 let w = Window {
                     ts,
@@ -165,10 +194,10 @@ fn kernel_columns(
                     range_start: end - input.range,
                     range_end: end,
                 };
-                let out = if name == "present_over_time" {
-                    Some(1.0)
-                } else {
-                    eval_range(kernel, &w, &step_params)
+                let out = match (present, counter_rate) {
+                    (true, _) => Some(1.0),
+                    (false, Some(is_rate)) if no_resets => range::counter_rate_without_resets(&w, is_rate),
+                    _ => func.and_then(|f| f.eval(&w, &step_params)),
                 };
                 if let Some(slot) = col.get_mut(step) {
                     *slot = out;

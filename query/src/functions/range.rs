@@ -18,6 +18,25 @@ use super::kahan::kahan_inc;
 /// counters the start is never extrapolated below zero. Needs at least two samples.
 #[must_use]
 pub fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64> {
+    extrapolate(w, is_counter, is_counter, is_rate)
+}
+
+/// `rate` (`is_rate`) or `increase` of a counter window known to hold no reset (a value below its
+/// predecessor), e.g. because its whole series has none ([`has_drop`]): the same result as
+/// [`extrapolated_rate`] without the scan for resets.
+#[must_use]
+pub fn counter_rate_without_resets(w: &Window, is_rate: bool) -> Option<f64> {
+    extrapolate(w, true, false, is_rate)
+}
+
+/// Whether any value is below its predecessor (a counter reset; NaN compares false, as in the kernels).
+#[must_use]
+pub fn has_drop(vs: &[f64]) -> bool {
+    vs.windows(2).any(|p| matches!(*p, [prev, cur] if cur < prev))
+}
+
+/// [`extrapolated_rate`]; `scan_resets` false skips the reset correction (the caller knows there is none).
+fn extrapolate(w: &Window, is_counter: bool, scan_resets: bool, is_rate: bool) -> Option<f64> {
     let n = w.len();
     if n < 2 {
         return None;
@@ -25,11 +44,11 @@ pub fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<
     let (&first_t, &last_t) = (w.ts.first()?, w.ts.get(n - 1)?);
     let (&first_v, &last_v) = (w.vs.first()?, w.vs.get(n - 1)?);
     let mut result = last_v - first_v;
-    if is_counter {
+    if scan_resets {
         let vs = w.vs.get(..n).unwrap_or(&[]);
         // Most windows hold no reset: a comparison pass decides before any addition is done, so the
         // result is added to exactly as Prometheus adds to it.
-        if vs.windows(2).any(|p| matches!(*p, [prev, cur] if cur < prev)) {
+        if has_drop(vs) {
             for pair in vs.windows(2) {
                 if let [prev, cur] = *pair
                     && cur < prev

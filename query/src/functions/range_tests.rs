@@ -510,3 +510,40 @@ fn deriv_of_constant_with_large_timestamps() {
     };
     assert_eq!(deriv(&w), Some(0.0));
 }
+
+#[test]
+fn rate_without_reset_scan_matches_the_scanning_kernel() {
+    let ts: Vec<i64> = (1..=40).map(|i| i * 15_000 + (i * 7919) % 23).collect();
+    let rising: Vec<f64> = (0..40).map(|i| 1e6 + (i * i) as f64 * 0.37).collect();
+    let mut reset = rising.clone();
+    reset[20] = 3.0;
+    assert!(!has_drop(&rising));
+    assert!(has_drop(&reset));
+    assert!(!has_drop(&[1.0, f64::NAN, 0.5]), "NaN compares false, as in the kernel");
+    for lo in [0usize, 3, 17] {
+        for hi in [lo + 2, lo + 9, 40] {
+            let w = Window {
+                ts: &ts[lo..hi],
+                vs: &rising[lo..hi],
+                range_start: ts[lo] - 20_000,
+                range_end: ts[hi - 1] + 4_000,
+            };
+            for is_rate in [true, false] {
+                let a = extrapolated_rate(&w, true, is_rate).map(f64::to_bits);
+                let b = counter_rate_without_resets(&w, is_rate).map(f64::to_bits);
+                assert_eq!(a, b, "window {lo}..{hi} rate {is_rate}");
+            }
+        }
+    }
+    // With a reset the scanning kernel corrects for it; the fast one must not be used there.
+    let w = Window {
+        ts: &ts,
+        vs: &reset,
+        range_start: 0,
+        range_end: ts[39],
+    };
+    assert_ne!(
+        extrapolated_rate(&w, true, false),
+        counter_rate_without_resets(&w, false)
+    );
+}

@@ -162,7 +162,11 @@ impl Storage {
                     s.chunk_seg = seg;
                 }
                 s.max_t = t;
+                s.max_v = Some(v);
             } else {
+                if t == s.max_t {
+                    s.max_v = Some(v);
+                }
                 s.ooo_insert(t, v, seg);
                 ooo += 1;
                 if s.ooo.len() >= max_samples {

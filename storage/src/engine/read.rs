@@ -1,6 +1,7 @@
 //! The read path: index select, then per series a merge of sealed chunks, the head chunk and the
 //! out-of-order buffer, deduplicated (newest write wins) and clipped to `[mint, maxt]`.
 
+use rayon::prelude::*;
 use rocksdb::ReadOptions;
 
 use super::{MAX_CHUNK_SPAN_MS, Storage};
@@ -16,6 +17,8 @@ use crate::read::{SeriesData, SeriesReader};
 const HEAD_CHUNK_RANK: u64 = u64::MAX - 1;
 /// Merge rank of the out-of-order buffer: the newest data of all.
 const OOO_RANK: u64 = u64::MAX;
+/// Selections of at least twice this many series are read in parallel parts of about this size.
+const PARALLEL_PART_REFS: usize = 1024;
 
 /// A sorted run of samples inside [`Gather`]'s columns.
 #[derive(Clone, Copy)]
@@ -169,18 +172,75 @@ impl Storage {
     /// Raw samples of the matching series in one or more disjoint, increasing time ranges (several when a
     /// tier-aware selection skips a gap no tier fills), sorted by label set.
     pub(super) fn select_raw(&self, matchers: &[LabelMatcher], ranges: &[(i64, i64)]) -> Result<Vec<SeriesData>> {
+        self.select_raw_as(matchers, ranges, false)
+    }
+
+    /// [`Storage::select_raw`]; with `newest_only`, each series keeps only its newest sample in the ranges
+    /// (what an instant vector selector of an instant query uses), which the head often answers without
+    /// decoding anything.
+    pub(super) fn select_raw_as(
+        &self,
+        matchers: &[LabelMatcher],
+        ranges: &[(i64, i64)],
+        newest_only: bool,
+    ) -> Result<Vec<SeriesData>> {
         let (Some(&(mint, _)), Some(&(_, maxt))) = (ranges.first(), ranges.last()) else {
             return Ok(Vec::new());
         };
         let refs = self.refs_in_range(matchers, mint, maxt);
+        // Large selections are read by all cores: each part of the (sorted) refs gets its own iterators, so
+        // every iterator still only seeks forward.
+        let parts = (refs.len() / PARALLEL_PART_REFS).clamp(1, rayon::current_num_threads() * 4);
+        let part_len = refs.len().div_ceil(parts).max(1);
+        let read: Vec<(u64, SeriesData)> = if parts == 1 {
+            self.read_part(&refs, ranges, newest_only)?
+        } else {
+            let read: Result<Vec<Vec<(u64, SeriesData)>>> = refs
+                .par_chunks(part_len)
+                .map(|part| self.read_part(part, ranges, newest_only))
+                .collect();
+            read?.into_iter().flatten().collect()
+        };
+        Ok(self.in_label_order(read))
+    }
+
+    /// Puts series read in ascending ref order into label-set order.
+    pub(super) fn in_label_order(&self, read: Vec<(u64, SeriesData)>) -> Vec<SeriesData> {
+        let refs: Vec<u64> = read.iter().map(|(r, _)| *r).collect();
+        debug_assert!(refs.is_sorted());
+        let mut order = refs.clone();
+        self.index.read().sort_by_labels(&mut order);
+        let mut slots: Vec<Option<SeriesData>> = read.into_iter().map(|(_, d)| Some(d)).collect();
+        let mut out = Vec::with_capacity(slots.len());
+        for r in order {
+            if let Ok(i) = refs.binary_search(&r)
+                && let Some(d) = slots.get_mut(i).and_then(Option::take)
+            {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    /// Reads the series `refs` (sorted) in `ranges` with one set of iterators; series without samples there
+    /// are left out.
+    fn read_part(&self, refs: &[u64], ranges: &[(i64, i64)], newest_only: bool) -> Result<Vec<(u64, SeriesData)>> {
         let mut g = Gather::default();
         let mut cursors: Vec<Cursors<'_>> = ranges.iter().map(|&(lo, hi)| Cursors::new(self, lo, hi)).collect();
         let mut out = Vec::with_capacity(refs.len());
-        for (r, labels) in self.labels_of(&refs) {
+        for (r, labels) in self.labels_of(refs) {
             let mut data = SeriesData {
                 labels,
                 ..Default::default()
             };
+            if newest_only && let Some(newest) = self.head_newest(r, ranges) {
+                if let Some((t, v)) = newest {
+                    data.timestamps.push(t);
+                    data.values.push(v);
+                    out.push((r, data));
+                }
+                continue;
+            }
             for (&(lo, hi), cur) in ranges.iter().zip(cursors.iter_mut()) {
                 if let Some((ts, vs)) = self.read_series(r, lo, hi, &mut g, cur)? {
                     if data.timestamps.is_empty() {
@@ -191,12 +251,35 @@ impl Storage {
                     }
                 }
             }
+            if newest_only && data.timestamps.len() > 1 {
+                let keep = data.timestamps.len() - 1;
+                data.timestamps.drain(..keep);
+                data.values.drain(..keep);
+            }
             if !data.timestamps.is_empty() {
-                out.push(data);
+                out.push((r, data));
             }
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
+    }
+
+    /// The newest sample of series `r` in `ranges` when the head alone can tell: `Some(None)` when the series
+    /// has nothing there, `Some(Some(sample))` when its newest sample is inside and its value is known in
+    /// memory, `None` when only a full read can tell (value unknown, or the newest sample after the ranges).
+    fn head_newest(&self, r: u64, ranges: &[(i64, i64)]) -> Option<Option<(i64, f64)>> {
+        let shard = self.head.shard(r).read();
+        let s = shard.get(&r)?;
+        let (&(mint, _), &(_, maxt)) = (ranges.first()?, ranges.last()?);
+        if !s.overlaps(mint, maxt) {
+            return Some(None);
+        }
+        // Every sample of the series is at or before `max_t`.
+        let v = s.max_v?;
+        if s.max_t > maxt || !ranges.iter().any(|&(lo, hi)| lo <= s.max_t && s.max_t <= hi) {
+            // The newest sample is outside the ranges; an older one may be inside.
+            return None;
+        }
+        Some(Some((s.max_t, v)))
     }
 
     pub(super) fn labels_of(&self, refs: &[u64]) -> Vec<(u64, Labels)> {
@@ -341,10 +424,9 @@ impl SeriesReader for Storage {
         if mint > maxt {
             return Ok(Vec::new());
         }
-        let refs = self.refs_in_range(matchers, mint, maxt);
-        let mut out: Vec<Labels> = self.labels_of(&refs).into_iter().map(|(_, l)| l).collect();
-        out.sort();
-        Ok(out)
+        let mut refs = self.refs_in_range(matchers, mint, maxt);
+        self.index.read().sort_by_labels(&mut refs);
+        Ok(self.labels_of(&refs).into_iter().map(|(_, l)| l).collect())
     }
 
     fn label_names(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<String>> {

@@ -126,7 +126,7 @@ impl Storage {
         let segments = self.plan_selection(mint, maxt, hints);
         if segments.iter().all(|s| s.tier == TIER_RAW) {
             let ranges: Vec<(i64, i64)> = segments.iter().map(|s| (s.from, s.to)).collect();
-            let series = self.select_raw(matchers, &ranges)?;
+            let series = self.select_raw_as(matchers, &ranges, hints.newest_only())?;
             return Ok(Selection {
                 series,
                 downsampled: false,
@@ -167,12 +167,11 @@ impl Storage {
             }
             flush_coarse(&mut data, &mut coarse, hints.aggregate);
             if !data.timestamps.is_empty() {
-                out.push(data);
+                out.push((r, data));
             }
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(Selection {
-            series: out,
+            series: self.in_label_order(out),
             downsampled,
         })
     }

@@ -39,6 +39,10 @@ pub struct HeadSeries {
     pub ooo_seg: u64,
     /// Newest timestamp ever appended in order (sealed data included); `i64::MIN` when none.
     pub max_t: i64,
+    /// The value of the sample at `max_t` when the head knows it: set by appends (the newest write of that
+    /// timestamp), cleared by a delete covering `max_t`, unknown after a restart until the next append.
+    /// Lets an instant selector answer without decoding a chunk.
+    pub max_v: Option<f64>,
     /// Lower bound of the series' data time range, head and sealed (approximate after deletes).
     pub min_data_t: i64,
     /// Upper bound of the series' data time range, head and sealed (approximate after deletes).
@@ -64,6 +68,7 @@ impl HeadSeries {
             ooo: Vec::new(),
             ooo_seg: NO_SEG,
             max_t: i64::MIN,
+            max_v: None,
             min_data_t: i64::MAX,
             max_data_t: i64::MIN,
             last_write_ms: 0,
@@ -133,6 +138,9 @@ impl HeadSeries {
     /// Removes samples in `[mint, maxt]` from the head chunk and the out-of-order buffer. Returns how many
     /// samples were removed.
     pub fn drop_range(&mut self, mint: i64, maxt: i64) -> Result<usize> {
+        if mint <= self.max_t && self.max_t <= maxt {
+            self.max_v = None;
+        }
         let before = self.ooo.len();
         self.ooo.retain(|s| s.0 < mint || s.0 > maxt);
         let mut removed = before - self.ooo.len();

@@ -242,6 +242,28 @@ impl Index {
         self.next_ref = self.next_ref.max(at_least.0);
     }
 
+    /// Sorts refs by their series' label sets (the order of [`Labels`]), comparing interned symbols by their
+    /// rank among the symbols these series use instead of comparing strings. Unknown refs sort first.
+    pub fn sort_by_labels(&self, refs: &mut [u64]) {
+        let pairs_of = |r: u64| u32::try_from(r).ok().and_then(|r| self.series.pairs(r)).unwrap_or(&[]);
+        let mut used: Vec<u32> = refs.iter().flat_map(|&r| pairs_of(r).iter().copied()).collect();
+        used.sort_unstable();
+        used.dedup();
+        used.sort_unstable_by(|&a, &b| self.symbols.str(a).cmp(self.symbols.str(b)));
+        let mut rank = vec![0u32; used.iter().max().map_or(0, |&m| m as usize + 1)];
+        for (i, &id) in used.iter().enumerate() {
+            if let Some(slot) = rank.get_mut(id as usize) {
+                *slot = i as u32;
+            }
+        }
+        let ranked = |r: u64| {
+            pairs_of(r)
+                .iter()
+                .map(|&id| rank.get(id as usize).copied().unwrap_or(0))
+        };
+        refs.sort_unstable_by(|&a, &b| ranked(a).cmp(ranked(b)));
+    }
+
     /// Refs of all series, ascending.
     pub fn all(&self) -> Vec<SeriesRef> {
         self.all.iter().map(|r| SeriesRef(u64::from(r))).collect()

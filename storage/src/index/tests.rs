@@ -470,3 +470,35 @@ fn many_series_survive_hash_collisions() {
         assert_eq!(ix.get(&ls(&[("__name__", "m"), ("i", &i.to_string())])), want);
     }
 }
+
+#[test]
+fn sort_by_labels_matches_label_set_order() {
+    let mut ix = Index::new();
+    let mut state = 7u64;
+    let mut next = |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let names = ["__name__", "a", "b", "job", "zz"];
+    let values = ["", "0", "1", "10", "9", "x", "xy", "y"];
+    for _ in 0..400 {
+        let pairs: Vec<(&str, &str)> = names
+            .iter()
+            .map(|&n| (n, values[next(values.len() as u64) as usize]))
+            .collect();
+        let l = ls(&pairs);
+        if !l.is_empty() {
+            ix.get_or_create(&l);
+        }
+    }
+    let mut refs: Vec<u64> = ix.all().into_iter().map(|r| r.0).collect();
+    assert!(refs.len() > 100);
+    refs.reverse();
+    let mut want: Vec<(Labels, u64)> = refs.iter().map(|&r| (ix.labels(SeriesRef(r)).unwrap(), r)).collect();
+    want.sort();
+    ix.sort_by_labels(&mut refs);
+    let want: Vec<u64> = want.into_iter().map(|(_, r)| r).collect();
+    assert_eq!(refs, want);
+}

@@ -102,4 +102,24 @@ pub fn check_against(st: &Storage, model: &MemStore, ctx: &str) {
         let want = model.select(&m, mint, maxt).unwrap();
         assert_same(&got, &want, &format!("{ctx} [{mint},{maxt}]"));
     }
+    // An instant selector's selection: only the newest sample of each series in the range.
+    let hints = strata_storage::SelectHints::default();
+    assert!(hints.newest_only());
+    for (mint, maxt) in [
+        (i64::MIN, i64::MAX),
+        (0, 60),
+        (0, 700),
+        (150, 1500),
+        (1000, 5000),
+        (12_345, 12_345),
+    ] {
+        let got = st.select_hinted(&m, mint, maxt, &hints).unwrap().series;
+        let mut want = model.select(&m, mint, maxt).unwrap();
+        for s in &mut want {
+            let keep = s.timestamps.len() - 1;
+            s.timestamps.drain(..keep);
+            s.values.drain(..keep);
+        }
+        assert_same(&got, &want, &format!("{ctx} newest in [{mint},{maxt}]"));
+    }
 }
