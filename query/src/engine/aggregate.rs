@@ -25,13 +25,13 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 
 /// The output labels (and group key) of a series under a grouping.
 fn group_labels(labels: &Labels, grouping: &Option<Grouping>) -> Labels {
-    let mut l = labels.clone();
-    match grouping {
-        Some(Grouping::By(names)) => l.retain(|x| names.contains(&x.name)),
-        Some(Grouping::Without(names)) => l.retain(|x| x.name != METRIC_NAME && !names.contains(&x.name)),
-        None => l = Labels::default(),
-    }
-    l
+    // Only the kept labels are cloned (a selection's label sets are many; most aggregations keep few).
+    let keep = |x: &&strata_storage::Label| match grouping {
+        Some(Grouping::By(names)) => names.contains(&x.name),
+        Some(Grouping::Without(names)) => x.name != METRIC_NAME && !names.contains(&x.name),
+        None => false,
+    };
+    Labels::from_sorted(labels.iter().filter(keep).cloned().collect())
 }
 
 /// Evaluates an aggregation.
@@ -122,10 +122,14 @@ pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> E
     let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
     for (si, s) in input.iter().enumerate() {
         let key = group_labels(&s.labels, &a.grouping);
-        let gi = *key_index.entry(key.clone()).or_insert_with(|| {
-            groups.push((key, Vec::new()));
-            groups.len() - 1
-        });
+        let gi = match key_index.get(&key) {
+            Some(&gi) => gi,
+            None => {
+                key_index.insert(key.clone(), groups.len());
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            }
+        };
         if let Some(g) = groups.get_mut(gi) {
             g.1.push(si);
         }

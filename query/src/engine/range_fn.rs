@@ -159,8 +159,25 @@ fn kernel_columns(
             let mut err: Option<QueryError> = ctx.check().err();
             let mut bad_q: Vec<f64> = Vec::new();
             let mut step_params: Vec<f64> = Vec::with_capacity(params.len() + 1);
-            // A series that never drops has no reset in any of its windows: one scan instead of one per window.
-            let no_resets = counter_rate.is_some() && !range::has_drop(&s.vs);
+            // A series that never drops has no reset in any of its windows: one scan instead of one per window,
+            // and a tight loop over its windows.
+            if let Some(is_rate) = counter_rate
+                && !present
+                && !range::has_drop(&s.vs)
+            {
+                input.windows_of(s, |step, ts, vs| {
+                    if let (Some(&end), Some(slot)) = (input.ends.get(step), col.get_mut(step)) {
+                        let w = Window {
+                            ts,
+                            vs,
+                            range_start: end - input.range,
+                            range_end: end,
+                        };
+                        *slot = range::counter_rate_without_resets(&w, is_rate);
+                    }
+                });
+                return (col, err, bad_q);
+            }
             input.windows_of(s, |step, ts, vs| {
                 if err.is_some() {
                     return;
@@ -194,10 +211,10 @@ fn kernel_columns(
                     range_start: end - input.range,
                     range_end: end,
                 };
-                let out = match (present, counter_rate) {
-                    (true, _) => Some(1.0),
-                    (false, Some(is_rate)) if no_resets => range::counter_rate_without_resets(&w, is_rate),
-                    _ => func.and_then(|f| f.eval(&w, &step_params)),
+                let out = if present {
+                    Some(1.0)
+                } else {
+                    func.and_then(|f| f.eval(&w, &step_params))
                 };
                 if let Some(slot) = col.get_mut(step) {
                     *slot = out;

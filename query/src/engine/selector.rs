@@ -180,14 +180,19 @@ pub(crate) fn range_input(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid, aggregate: Ag
                 .series
                 .into_iter()
                 .filter_map(|s| {
-                    let mut ts = Vec::with_capacity(s.timestamps.len());
-                    let mut vs = Vec::with_capacity(s.values.len());
-                    for (&t, &v) in s.timestamps.iter().zip(&s.values) {
-                        if !is_stale_nan(v) {
-                            ts.push(t);
-                            vs.push(v);
+                    let (ts, vs) = if s.values.iter().any(|&v| is_stale_nan(v)) {
+                        let mut ts = Vec::with_capacity(s.timestamps.len());
+                        let mut vs = Vec::with_capacity(s.values.len());
+                        for (&t, &v) in s.timestamps.iter().zip(&s.values) {
+                            if !is_stale_nan(v) {
+                                ts.push(t);
+                                vs.push(v);
+                            }
                         }
-                    }
+                        (ts, vs)
+                    } else {
+                        (s.timestamps, s.values)
+                    };
                     (!ts.is_empty()).then_some(RawSeries {
                         labels: s.labels,
                         drop_name: false,

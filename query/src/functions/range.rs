@@ -25,6 +25,7 @@ pub fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<
 /// predecessor), e.g. because its whole series has none ([`has_drop`]): the same result as
 /// [`extrapolated_rate`] without the scan for resets.
 #[must_use]
+#[inline]
 pub fn counter_rate_without_resets(w: &Window, is_rate: bool) -> Option<f64> {
     extrapolate(w, true, false, is_rate)
 }
@@ -36,6 +37,7 @@ pub fn has_drop(vs: &[f64]) -> bool {
 }
 
 /// [`extrapolated_rate`]; `scan_resets` false skips the reset correction (the caller knows there is none).
+#[inline]
 fn extrapolate(w: &Window, is_counter: bool, scan_resets: bool, is_rate: bool) -> Option<f64> {
     let n = w.len();
     if n < 2 {
