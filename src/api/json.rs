@@ -38,7 +38,14 @@ pub fn format_value(v: f64) -> String {
 /// Appends a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    // Label names and values rarely need escaping: copy the clean prefix at once.
+    let clean = s
+        .bytes()
+        .position(|b| b < 0x20 || b == b'"' || b == b'\\')
+        .unwrap_or(s.len());
+    let (head, rest) = s.split_at(clean);
+    out.push_str(head);
+    for c in rest.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -195,5 +202,15 @@ mod tests {
         let mut s = String::new();
         write_str(&mut s, "a\"b\\c\n\u{1}");
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\"");
+        for (raw, want) in [
+            ("", "\"\""),
+            ("host-1:9100", "\"host-1:9100\""),
+            ("é✓", "\"é✓\""),
+            ("ab\tc", "\"ab\\tc\""),
+        ] {
+            let mut s = String::new();
+            write_str(&mut s, raw);
+            assert_eq!(s, want);
+        }
     }
 }

@@ -171,8 +171,11 @@ pub async fn series(
         for m in &sets {
             all.extend(storage.series(m, start, end)?);
         }
-        all.sort();
-        all.dedup();
+        // One selection comes sorted and distinct from storage; several are merged.
+        if sets.len() > 1 {
+            all.sort();
+            all.dedup();
+        }
         Ok(all)
     })
     .await?;
