@@ -245,8 +245,18 @@ impl Index {
     /// Sorts refs by their series' label sets (the order of [`Labels`]), comparing interned symbols by their
     /// rank among the symbols these series use instead of comparing strings. Unknown refs sort first.
     pub fn sort_by_labels(&self, refs: &mut [u64]) {
-        let pairs_of = |r: u64| u32::try_from(r).ok().and_then(|r| self.series.pairs(r)).unwrap_or(&[]);
-        let mut used: Vec<u32> = refs.iter().flat_map(|&r| pairs_of(r).iter().copied()).collect();
+        // Each ref's symbol ids laid out once (one lookup of its pairs), replaced by their ranks, then the
+        // refs are ordered by comparing those slices.
+        let mut flat: Vec<u32> = Vec::with_capacity(refs.len() * 8);
+        let mut keys: Vec<(usize, usize, u64)> = Vec::with_capacity(refs.len());
+        for &r in refs.iter() {
+            let start = flat.len();
+            if let Some(pairs) = u32::try_from(r).ok().and_then(|r| self.series.pairs(r)) {
+                flat.extend_from_slice(pairs);
+            }
+            keys.push((start, flat.len(), r));
+        }
+        let mut used = flat.clone();
         used.sort_unstable();
         used.dedup();
         used.sort_unstable_by(|&a, &b| self.symbols.str(a).cmp(self.symbols.str(b)));
@@ -256,12 +266,14 @@ impl Index {
                 *slot = i as u32;
             }
         }
-        let ranked = |r: u64| {
-            pairs_of(r)
-                .iter()
-                .map(|&id| rank.get(id as usize).copied().unwrap_or(0))
-        };
-        refs.sort_unstable_by(|&a, &b| ranked(a).cmp(ranked(b)));
+        for id in &mut flat {
+            *id = rank.get(*id as usize).copied().unwrap_or(0);
+        }
+        let key = |&(a, b, _): &(usize, usize, u64)| flat.get(a..b).unwrap_or(&[]);
+        keys.sort_unstable_by(|x, y| key(x).cmp(key(y)));
+        for (slot, &(_, _, r)) in refs.iter_mut().zip(&keys) {
+            *slot = r;
+        }
     }
 
     /// Refs of all series, ascending.
