@@ -303,26 +303,34 @@ fn admin_delete_and_force_flush() {
     assert_eq!(v["data"], json!(["b:9100", "c:9100"]));
 }
 
-/// The server re-executes itself with glibc's malloc arenas limited to one per core (peak RSS), keeping its
-/// process id, and then serves normally.
+/// The server re-executes itself with its allocator settings (glibc arenas one per core, mimalloc's lazy
+/// commit and short purge delay; peak RSS), keeping its process id, and then serves normally.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
-fn server_limits_malloc_arenas() {
+fn server_sets_its_allocator_environment() {
     let s = Server::start(&[]);
     s.wait_ready(std::time::Duration::from_secs(60));
     let environ = std::fs::read(format!("/proc/{}/environ", s.child.id())).unwrap();
-    let found = environ.split(|&b| b == 0).find_map(|v| {
-        v.strip_prefix(b"MALLOC_ARENA_MAX=".as_slice())
-            .map(|x| String::from_utf8_lossy(x).to_string())
-    });
-    let want = match std::env::var("MALLOC_ARENA_MAX") {
-        Ok(v) => v,
-        Err(_) => std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .max(2)
-            .to_string(),
+    let get = |name: &str| {
+        let prefix = format!("{name}=");
+        environ.split(|&b| b == 0).find_map(|v| {
+            v.strip_prefix(prefix.as_bytes())
+                .map(|x| String::from_utf8_lossy(x).to_string())
+        })
     };
-    assert_eq!(found.as_deref(), Some(want.as_str()));
+    let cores = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2)
+        .to_string();
+    for (name, default) in [
+        ("MALLOC_ARENA_MAX", cores.as_str()),
+        ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+        ("MIMALLOC_PURGE_DELAY", "1"),
+    ] {
+        // A value the test's own environment sets is inherited unchanged.
+        let want = std::env::var(name).unwrap_or_else(|_| default.to_string());
+        assert_eq!(get(name).as_deref(), Some(want.as_str()), "{name}");
+    }
     let (code, _) = s.get_json("/api/v1/labels");
     assert_eq!(code, 200);
     assert_eq!(s.terminate(), Some(0));
