@@ -216,3 +216,44 @@ fn live_data_is_downsampled_as_it_is_sealed() {
         "raw fills in where the tier is not complete"
     );
 }
+
+#[test]
+fn series_whose_data_all_expired_leave_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.retention_ms = [Some(DAY), Some(DAY), Some(DAY)];
+    let st = Storage::open(o.clone()).unwrap();
+    let now = now_ms();
+    // "old" stopped 90 days ago: every tier's partitions holding it end before the retention cutoff.
+    let old_end = now - 90 * DAY;
+    let old = ws(
+        &series("old", 0),
+        (0..400).map(|k| (old_end - 400 * 15_000 + k * 15_000, k as f64)),
+    );
+    let fresh = ws(
+        &series("fresh", 0),
+        (0..400).map(|k| (now - 400 * 15_000 + k * 15_000, k as f64)),
+    );
+    st.append(&[old, fresh]).unwrap();
+    let all = vec![LabelMatcher::equal("job", "node")];
+    assert_eq!(st.series(&all, i64::MIN, i64::MAX).unwrap().len(), 2);
+    st.flush().unwrap();
+    let check = |st: &Storage, ctx: &str| {
+        let left = st.series(&all, i64::MIN, i64::MAX).unwrap();
+        assert_eq!(left.len(), 1, "{ctx}: {left:?}");
+        assert_eq!(left[0].get("__name__"), Some("fresh"), "{ctx}");
+        let names = st.label_values("__name__", &[], i64::MIN, i64::MAX).unwrap();
+        assert_eq!(names, vec!["fresh".to_string()], "{ctx}");
+        assert_eq!(st.metrics().head_series, 1, "{ctx}");
+        let sel = st.select(&all, now - DAY, now).unwrap();
+        assert_eq!(sel.len(), 1, "{ctx}");
+        assert_eq!(sel[0].values.len(), 400, "{ctx}");
+    };
+    check(&st, "after flush");
+    drop(st);
+    let st = Storage::open(o).unwrap();
+    check(&st, "reopened");
+    // The name can come back: a new series with a new ref.
+    st.append(&[ws(&series("old", 0), [(now, 1.0)])]).unwrap();
+    assert_eq!(st.series(&all, i64::MIN, i64::MAX).unwrap().len(), 2);
+}

@@ -38,6 +38,42 @@ impl Storage {
                 tracing::info!(partition = %p.name, "retention: dropped partition");
             }
         }
+        self.remove_expired_series()?;
         Ok(dropped)
+    }
+
+    /// Removes the series none of whose data is left: nothing in the head and all of it older than every
+    /// tier's horizon (so every tier has dropped it). Series that stopped being written would otherwise stay in
+    /// the index, the head and the `series` column family for ever. Returns how many were removed.
+    pub(super) fn remove_expired_series(&self) -> Result<usize> {
+        // A tier without retention never drops anything: its horizon stays at i64::MIN.
+        let cutoff = self
+            .tiers
+            .horizon
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(i64::MIN);
+        if cutoff == i64::MIN {
+            return Ok(0);
+        }
+        let _guard = self.append_lock.lock();
+        let mut expired = Vec::new();
+        for shard in self.head.shards() {
+            let mut shard = shard.write();
+            for (&r, s) in shard.iter_mut() {
+                if s.chunk.is_empty() && s.ooo.is_empty() && s.max_data_t < cutoff {
+                    // Its sealed chunks went with the dropped partitions.
+                    s.sealed_chunks = 0;
+                    expired.push(r);
+                }
+            }
+        }
+        let n = expired.len();
+        if n > 0 {
+            self.remove_empty_series(expired.into_iter())?;
+            tracing::info!(series = n, "retention: removed series without data left");
+        }
+        Ok(n)
     }
 }
