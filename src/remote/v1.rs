@@ -52,7 +52,7 @@ pub struct SeriesSpan {
 /// left out (their labels and content are still checked), as the owned decoder does.
 #[derive(Debug, Default)]
 pub struct V1Batch<'a> {
-    /// `(name, value)` pairs of every series, back to back, in arrival order.
+    /// `(name, value)` pairs of every series, back to back; each series' pairs sorted by name (then value).
     pub labels: Vec<(&'a str, &'a str)>,
     /// Samples of every series, back to back.
     pub samples: Vec<Sample>,
@@ -117,12 +117,20 @@ impl<'a> V1Batch<'a> {
                 1 => {
                     let field_start = r.pos;
                     let (sub, base) = r.message(wire, depth)?;
-                    self.labels.push(label(Reader::new(sub, base), depth - 1)?);
+                    let pair = match plain_label(sub) {
+                        Some(p) => p,
+                        None => label(Reader::new(sub, base), depth - 1)?,
+                    };
+                    self.labels.push(pair);
                     key = fold(key, r.buf.get(field_start..r.pos).unwrap_or_default());
                 }
                 2 => {
                     let (sub, base) = r.message(wire, depth)?;
-                    self.samples.push(sample(Reader::new(sub, base), depth - 1)?);
+                    let s = match plain_sample(sub) {
+                        Some(s) => s,
+                        None => sample(Reader::new(sub, base), depth - 1)?,
+                    };
+                    self.samples.push(s);
                 }
                 3 => {
                     let (sub, base) = r.message(wire, depth)?;
@@ -141,6 +149,14 @@ impl<'a> V1Batch<'a> {
             self.labels.truncate(labels_start);
             return Ok(());
         }
+        // Storage serves a series from its ref cache only when the labels come sorted by name. Prometheus
+        // sends them sorted; other senders get them sorted here, as `Labels::from_pairs` would (the key
+        // stays that of the bytes as sent).
+        if let Some(pairs) = self.labels.get_mut(labels_start..)
+            && !pairs.is_sorted_by(|a, b| a.0 < b.0)
+        {
+            pairs.sort_unstable();
+        }
         self.series.push(SeriesSpan {
             key: finish(key),
             labels: labels_start..self.labels.len(),
@@ -148,6 +164,43 @@ impl<'a> V1Batch<'a> {
         });
         Ok(())
     }
+}
+
+/// A label in the form Prometheus writes it, `0x0a len name 0x12 len value` with both lengths below 128,
+/// read with one UTF-8 check; `None` for any other form (or bad UTF-8), which [`label`] then decodes.
+fn plain_label(m: &[u8]) -> Option<(&str, &str)> {
+    let ([0x0a, n1], rest) = m.split_first_chunk::<2>()? else {
+        return None;
+    };
+    let n1 = usize::from(*n1);
+    let (name, rest) = rest.split_at_checked(n1)?;
+    let ([0x12, n2], value) = rest.split_first_chunk::<2>()? else {
+        return None;
+    };
+    if n1 >= 0x80 || usize::from(*n2) >= 0x80 || value.len() != usize::from(*n2) {
+        return None;
+    }
+    // The tag and length bytes are ASCII, so the whole message is UTF-8 exactly when both strings are.
+    let s = std::str::from_utf8(m).ok()?;
+    let name_end = 2 + name.len();
+    Some((s.get(2..name_end)?, s.get(name_end + 2..)?))
+}
+
+/// A sample in the form Prometheus writes it, `0x09 value:8 0x10 timestamp:varint`; `None` for any other
+/// form, which [`sample`] then decodes.
+fn plain_sample(m: &[u8]) -> Option<Sample> {
+    let ([0x09, b0, b1, b2, b3, b4, b5, b6, b7, 0x10], rest) = m.split_first_chunk::<10>()? else {
+        return None;
+    };
+    let mut r = Reader::new(rest, 0);
+    let t = r.varint().ok()?;
+    if r.pos != rest.len() {
+        return None;
+    }
+    Some(Sample {
+        t: t as i64,
+        v: f64::from_bits(u64::from_le_bytes([*b0, *b1, *b2, *b3, *b4, *b5, *b6, *b7])),
+    })
 }
 
 /// `prometheus.Label`: name 1, value 2.

@@ -441,3 +441,28 @@ fn a_batch_is_reused_without_leftovers() {
     let err = b.decode(&one[..one.len() - 1]).unwrap_err();
     assert!(err.offset <= one.len(), "{err}");
 }
+
+#[test]
+fn unsorted_labels_come_out_sorted_under_the_key_of_their_bytes() {
+    let ts = |labels: &[(&[u8], &[u8])]| {
+        let mut ts = Vec::new();
+        for (n, v) in labels {
+            len_field(1, &label_bytes(n, v), &mut ts);
+        }
+        len_field(2, &sample_bytes(1.0, 1), &mut ts);
+        ts
+    };
+    let sorted = request(&[ts(&[(b"__name__", b"up"), (b"a", b"1"), (b"job", b"x")])]);
+    let unsorted = request(&[ts(&[(b"job", b"x"), (b"__name__", b"up"), (b"a", b"1")])]);
+    assert!(agree(&unsorted));
+    let (mut s, mut u) = (V1Batch::default(), V1Batch::default());
+    s.decode(&sorted).unwrap();
+    u.decode(&unsorted).unwrap();
+    assert_eq!(s.labels, u.labels);
+    assert_eq!(u.labels, vec![("__name__", "up"), ("a", "1"), ("job", "x")]);
+    assert_ne!(s.series[0].key, u.series[0].key);
+    let again = request(&[ts(&[(b"job", b"x"), (b"__name__", b"up"), (b"a", b"1")])]);
+    let mut a = V1Batch::default();
+    a.decode(&again).unwrap();
+    assert_eq!(a.series[0].key, u.series[0].key);
+}

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use super::{AppendReport, KeyedSeries, SeriesRejection, Storage, WriteSeries, now_ms};
 use crate::db::{CF_SERIES, encode_series_value, keys::series_key};
 use crate::error::{Error, Result};
-use crate::head::NO_SEG;
+use crate::head::{HEAD_SHARDS, Head, HeadSeries, NO_SEG};
 use crate::index::SeriesRef;
 use crate::labels::Labels;
 use crate::read::Sample;
@@ -90,8 +90,10 @@ impl Storage {
         let mut samples: Vec<&[Sample]> = Vec::with_capacity(batch.len());
         // Label sets built for the series that missed, with their position in `slots`.
         let mut owned: Vec<(usize, Labels)> = Vec::new();
+        let generation;
         {
             let cache = self.ref_cache.read();
+            generation = cache.generation();
             let idx = self.index.read();
             for (index, ks) in batch.iter().enumerate() {
                 let hit = if ks.samples.is_empty() {
@@ -123,9 +125,10 @@ impl Storage {
         let lsn = {
             let _guard = self.append_lock.lock();
             self.check_open()?;
-            // Deletes run under the append lock: a series verified above may have gone since. Refs are
-            // never reused, so one that is still indexed still holds the verified labels.
-            {
+            // Deletes run under the append lock: a series verified above may have gone since (they empty
+            // the cache, which bumps its generation). Refs are never reused, so one that is still indexed
+            // still holds the verified labels.
+            if self.ref_cache.read().generation() != generation {
                 let idx = self.index.read();
                 for (k, slot) in slots.iter_mut().enumerate() {
                     if slot.is_some_and(|r| !idx.contains(SeriesRef(r))) {
@@ -243,9 +246,43 @@ impl Storage {
         }
         let now = now_ms();
         let mut n = 0u64;
-        for (&r, s) in refs.iter().zip(samples) {
-            self.apply_samples(r, s.iter().map(|x| (x.t, x.v)), seg, now, true)?;
-            n += s.len() as u64;
+        let mut ooo = 0u64;
+        // One lock per head shard and batch instead of one per series: positions grouped by shard with a
+        // stable counting sort, so the samples of one series (always in one shard) keep batch order.
+        let shard_of = Head::shard_index;
+        let mut starts = [0usize; HEAD_SHARDS + 1];
+        for &r in refs {
+            if let Some(c) = starts.get_mut(shard_of(r) + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            let prev = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = starts.get_mut(i) {
+                *c += prev;
+            }
+        }
+        let mut order = vec![(0u64, 0usize); refs.len()];
+        let mut next = starts;
+        for (k, &r) in refs.iter().enumerate() {
+            if let Some(at) = next.get_mut(shard_of(r))
+                && let Some(slot) = order.get_mut(*at)
+            {
+                *slot = (r, k);
+                *at += 1;
+            }
+        }
+        for group in order.chunk_by(|a, b| shard_of(a.0) == shard_of(b.0)) {
+            let Some(&(first, _)) = group.first() else { continue };
+            let mut shard = self.head.shard(first).write();
+            for &(r, k) in group {
+                let s = samples.get(k).copied().unwrap_or_default();
+                ooo += self.apply_to(r, shard.entry(r).or_default(), s.iter().map(|x| (x.t, x.v)), seg, now)?;
+                n += s.len() as u64;
+            }
+        }
+        if ooo > 0 {
+            self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
         }
         self.counters.samples_appended.fetch_add(n, Ordering::Relaxed);
         Ok((lsn, n))
@@ -261,10 +298,26 @@ impl Storage {
         now: i64,
         count_ooo: bool,
     ) -> Result<()> {
+        let mut shard = self.head.shard(r).write();
+        let ooo = self.apply_to(r, shard.entry(r).or_default(), samples, seg, now)?;
+        if count_ooo && ooo > 0 {
+            self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// [`Storage::apply_samples`] on the head state `s` of series `r`, whose shard the caller has locked.
+    /// Returns how many samples were out of order.
+    fn apply_to(
+        &self,
+        r: u64,
+        s: &mut HeadSeries,
+        samples: impl Iterator<Item = (i64, f64)>,
+        seg: u64,
+        now: i64,
+    ) -> Result<u64> {
         let max_samples = self.opts.chunk_max_samples;
         let max_span = self.opts.chunk_max_span_ms;
-        let mut shard = self.head.shard(r).write();
-        let s = shard.entry(r).or_default();
         let mut ooo = 0u64;
         for (t, v) in samples {
             if t > s.max_t {
@@ -288,10 +341,7 @@ impl Storage {
             s.note_time(t);
         }
         s.last_write_ms = now;
-        if count_ooo && ooo > 0 {
-            self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
-        }
-        Ok(())
+        Ok(ooo)
     }
 }
 

@@ -92,8 +92,8 @@ pub struct KeyedSeries<'a> {
     /// same form (e.g. a hash of their wire bytes). Equal keys need not mean equal series: the engine
     /// checks every cache hit against the index.
     pub key: u64,
-    /// `(name, value)` pairs in arrival order; pairs with an empty value are dropped, as by
-    /// [`Labels::from_pairs`].
+    /// `(name, value)` pairs in any order; pairs with an empty value are dropped, as by
+    /// [`Labels::from_pairs`]. Only a series whose pairs are sorted by name can be served from the cache.
     pub labels: &'a [(&'a str, &'a str)],
     /// Its samples, in any order.
     pub samples: &'a [Sample],

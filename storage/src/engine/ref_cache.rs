@@ -24,6 +24,9 @@ const MIN_CAPACITY: usize = 1 << 16;
 #[derive(Default)]
 pub(super) struct RefCache {
     map: FxMap<u32, u32>,
+    /// Bumped whenever the cache is emptied; series removal empties it, so an unchanged generation tells
+    /// a writer that no series was removed since it verified its hits.
+    generation: u64,
 }
 
 /// The part of a 64-bit key the cache stores.
@@ -48,9 +51,15 @@ impl RefCache {
         self.map.insert(slot(key), r);
     }
 
-    /// Drops every entry and frees the table.
+    /// Drops every entry, frees the table and starts a new generation.
     pub(super) fn clear(&mut self) {
         self.map = FxMap::default();
+        self.generation += 1;
+    }
+
+    /// The number of times the cache was emptied.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Number of entries.
@@ -85,9 +94,12 @@ mod tests {
         assert_eq!(c.len(), MIN_CAPACITY);
         c.insert(u64::MAX, 5, 10);
         assert_eq!(c.len(), 1, "a full cache starts over");
+        assert_eq!(c.generation(), 1);
         assert_eq!(c.get(u64::MAX), Some(5));
         assert!(c.heap_bytes() > 0);
+        let g = c.generation();
         c.clear();
+        assert_eq!(c.generation(), g + 1);
         assert_eq!(c.len(), 0);
         assert_eq!(c.heap_bytes(), 0);
     }
