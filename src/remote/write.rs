@@ -402,6 +402,64 @@ mod tests {
     }
 
     #[test]
+    fn v1_batches_reuse_thread_buffers_and_report_errors() {
+        let req = proto::WriteRequest {
+            timeseries: vec![proto::TimeSeries {
+                labels: vec![
+                    proto::Label {
+                        name: "job".into(),
+                        value: "a".into(),
+                    },
+                    proto::Label {
+                        name: "__name__".into(),
+                        value: "up".into(),
+                    },
+                ],
+                samples: vec![proto::Sample {
+                    value: 1.0,
+                    timestamp: 1000,
+                }],
+                ..Default::default()
+            }],
+            metadata: vec![proto::MetricMetadata {
+                r#type: 1,
+                metric_family_name: "up".into(),
+                help: "h".into(),
+                unit: String::new(),
+            }],
+        };
+        let raw = req.encode_to_vec();
+        let body = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+        for _ in 0..2 {
+            let (series, samples, md) = with_v1_batch(&body, 1 << 20, |b, keyed, md| {
+                let series: Vec<String> = keyed.iter().map(|k| k.to_labels().to_string()).collect();
+                (series, b.sample_count(), md)
+            })
+            .unwrap();
+            assert_eq!(series, [r#"up{job="a"}"#]);
+            assert_eq!(samples, 1);
+            assert_eq!(md.len(), 1);
+            assert_eq!(md[0].1.kind, "counter");
+        }
+        let kept = SCRATCH.take();
+        assert!(kept.raw.len() >= raw.len() && kept.labels.capacity() >= 2 && kept.keyed.capacity() >= 1);
+        assert!(kept.labels.is_empty() && kept.samples.is_empty() && kept.keyed.is_empty());
+        SCRATCH.set(kept);
+        let never = |_: &v1::V1Batch<'_>, _: &[KeyedSeries<'_>], _| unreachable!("decode must fail");
+        let bad = snap::raw::Encoder::new().compress_vec(b"\x0a\x05\x0a").unwrap();
+        let err = with_v1_batch(&bad, 1 << 20, never).unwrap_err();
+        assert!(matches!(err, DecodeError::Malformed { len: 3, .. }), "{err}");
+        assert!(
+            err.to_string().contains("protobuf decode of 3-byte message failed"),
+            "{err}"
+        );
+        let err = with_v1_batch(&body, 4, never).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { limit: 4, .. }), "{err}");
+        let err = with_v1_batch(b"\xff\xff\xff\xff\xff\xff", 1 << 20, never).unwrap_err();
+        assert!(matches!(err, DecodeError::Snappy { .. }), "{err}");
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(decompress(b"\xff\xff\xff\xff\xff\xff", 1 << 20).is_err());
         assert!(decode(Protocol::V1, b"\x0a\xff\xff\xff").is_err());

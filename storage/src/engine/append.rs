@@ -90,34 +90,37 @@ impl Storage {
         let mut samples: Vec<&[Sample]> = Vec::with_capacity(batch.len());
         // Label sets built for the series that missed, with their position in `slots`.
         let mut owned: Vec<(usize, Labels)> = Vec::new();
-        let generation;
-        {
+        // Cache probes and their checks against the index, under both read locks; labels of the misses
+        // are built and validated after the locks are released.
+        let (generation, hits) = {
             let cache = self.ref_cache.read();
-            generation = cache.generation();
             let idx = self.index.read();
-            for (index, ks) in batch.iter().enumerate() {
-                let hit = if ks.samples.is_empty() {
-                    None
-                } else {
-                    cache
+            let hits: Vec<Option<u64>> = batch
+                .iter()
+                .map(|ks| match ks.samples {
+                    [] => None,
+                    _ => cache
                         .get(ks.key)
-                        .filter(|&r| idx.has_labels(SeriesRef(r), ks.labels.iter().copied()))
-                };
-                if hit.is_none() {
-                    let labels = ks.to_labels();
-                    if let Err(error) = validate(&labels) {
-                        report.rejected.push(SeriesRejection { index, error });
-                        continue;
-                    }
-                    if ks.samples.is_empty() {
-                        continue;
-                    }
-                    owned.push((slots.len(), labels));
+                        .filter(|&r| idx.has_labels(SeriesRef(r), ks.labels.iter().copied())),
+                })
+                .collect();
+            (cache.generation(), hits)
+        };
+        for ((index, ks), hit) in batch.iter().enumerate().zip(hits) {
+            if hit.is_none() {
+                let labels = ks.to_labels();
+                if let Err(error) = validate(&labels) {
+                    report.rejected.push(SeriesRejection { index, error });
+                    continue;
                 }
-                pos.push(index);
-                slots.push(hit);
-                samples.push(ks.samples);
+                if ks.samples.is_empty() {
+                    continue;
+                }
+                owned.push((slots.len(), labels));
             }
+            pos.push(index);
+            slots.push(hit);
+            samples.push(ks.samples);
         }
         if samples.is_empty() {
             return Ok(report);
