@@ -303,8 +303,22 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A base-128 varint of at most 10 bytes whose value fits in 64 bits.
+    /// A base-128 varint of at most 10 bytes whose value fits in 64 bits. One-byte varints (field keys,
+    /// label lengths) are read inline.
+    #[inline]
     fn varint(&mut self) -> Result<u64, Malformed> {
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_long()
+    }
+
+    /// [`Reader::varint`] beyond one byte.
+    #[inline(never)]
+    fn varint_long(&mut self) -> Result<u64, Malformed> {
         let mut value = 0u64;
         for i in 0..10 {
             let Some(&b) = self.buf.get(self.pos) else {
@@ -323,6 +337,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's (number, wire type), or `None` at the end of the message.
+    #[inline]
     fn key(&mut self) -> Result<Option<(u32, u8)>, Malformed> {
         if self.pos >= self.buf.len() {
             return Ok(None);
