@@ -115,6 +115,12 @@ impl<'a> V1Batch<'a> {
         while let Some((field, wire)) = r.key()? {
             match field {
                 1 => {
+                    if wire == WIRE_LEN
+                        && let Some(end) = self.plain_label_run(r.buf, r.pos, &mut key)
+                    {
+                        r.pos = end;
+                        continue;
+                    }
                     let field_start = r.pos;
                     let (sub, base) = r.message(wire, depth)?;
                     let pair = match plain_label(sub) {
@@ -164,6 +170,76 @@ impl<'a> V1Batch<'a> {
         });
         Ok(())
     }
+}
+
+/// Longest run of label fields [`V1Batch::plain_label_run`] reads at once (a run ends early at any other
+/// field; the next label field starts another run).
+const MAX_RUN: usize = 32;
+
+impl<'a> V1Batch<'a> {
+    /// Reads consecutive label fields in the form of [`plain_label`], starting just after the first one's
+    /// tag at `start`, with one UTF-8 check for the whole run; pushes the labels, folds each field (without
+    /// its tag, as the field-by-field path does) into `key` and returns the position after the run. `None`,
+    /// with nothing pushed, when the first field is not in that form or the run is not UTF-8: the caller
+    /// then decodes field by field (and reports bad UTF-8 as such).
+    fn plain_label_run(&mut self, buf: &'a [u8], start: usize, key: &mut u64) -> Option<usize> {
+        // Per field: where its length byte is, and the lengths of name and value.
+        let mut fields = [(0usize, 0usize, 0usize); MAX_RUN];
+        let mut n = 0;
+        let mut p = start;
+        while let Some(slot) = fields.get_mut(n) {
+            if n > 0 && buf.get(p) != Some(&0x0a) {
+                break;
+            }
+            let body = if n == 0 { p } else { p + 1 };
+            let Some((n1, n2, end)) = plain_field(buf, body) else {
+                break;
+            };
+            *slot = (body, n1, n2);
+            n += 1;
+            p = end;
+        }
+        if n == 0 {
+            return None;
+        }
+        // Tags and lengths are ASCII: the run is UTF-8 exactly when all its strings are.
+        let run = std::str::from_utf8(buf.get(start..p)?).ok()?;
+        let before = self.labels.len();
+        let mut k = *key;
+        for &(body, n1, n2) in fields.get(..n)? {
+            let o = body - start;
+            let pair = run.get(o + 3..o + 3 + n1).zip(run.get(o + 5 + n1..o + 5 + n1 + n2));
+            let Some(pair) = pair else {
+                debug_assert!(false, "label run boundaries inside a character");
+                self.labels.truncate(before);
+                return None;
+            };
+            self.labels.push(pair);
+            k = fold(k, buf.get(body..body + 5 + n1 + n2).unwrap_or_default());
+        }
+        *key = k;
+        Some(p)
+    }
+}
+
+/// A label field body in the form of [`plain_label`] at `at` (its length byte): the name and value
+/// lengths and the position after the field.
+fn plain_field(buf: &[u8], at: usize) -> Option<(usize, usize, usize)> {
+    let len = usize::from(*buf.get(at)?);
+    if len >= 0x80 {
+        return None;
+    }
+    let m = buf.get(at + 1..at + 1 + len)?;
+    let ([0x0a, n1], rest) = m.split_first_chunk::<2>()? else {
+        return None;
+    };
+    let n1 = usize::from(*n1);
+    let rest = rest.get(n1..)?;
+    let ([0x12, n2], value) = rest.split_first_chunk::<2>()? else {
+        return None;
+    };
+    let n2 = usize::from(*n2);
+    (n1 < 0x80 && n2 < 0x80 && value.len() == n2).then_some((n1, n2, at + 1 + len))
 }
 
 /// A label in the form Prometheus writes it, `0x0a len name 0x12 len value` with both lengths below 128,

@@ -466,3 +466,37 @@ fn unsorted_labels_come_out_sorted_under_the_key_of_their_bytes() {
     a.decode(&again).unwrap();
     assert_eq!(a.series[0].key, u.series[0].key);
 }
+
+#[test]
+fn label_runs_match_field_by_field_decoding() {
+    let names: Vec<String> = (0..40).map(|i| format!("l{i:02}")).collect();
+    // 40 plain labels (longer than one run), then one interrupted by a non-plain label and a sample.
+    let mut long = Vec::new();
+    len_field(1, &label_bytes(b"__name__", b"m"), &mut long);
+    for n in &names {
+        len_field(1, &label_bytes(n.as_bytes(), "値".as_bytes()), &mut long);
+    }
+    len_field(2, &sample_bytes(1.0, 1), &mut long);
+    let mut broken = Vec::new();
+    len_field(1, &label_bytes(b"__name__", b"m"), &mut broken);
+    len_field(1, &label_bytes(b"a", b""), &mut broken);
+    len_field(1, &label_bytes(b"b", b"2"), &mut broken);
+    len_field(2, &sample_bytes(1.0, 1), &mut broken);
+    len_field(1, &label_bytes(b"c", b"3"), &mut broken);
+    let body = request(&[long, broken]);
+    assert!(agree(&body));
+    let fast = via_fast(&body).unwrap();
+    assert_eq!(fast.series[0].0.len(), 41);
+    assert_eq!(fast.series[1].0.to_string(), r#"m{b="2", c="3"}"#);
+    // Bad UTF-8 in the middle of a run is the same error as field by field.
+    let mut bad = Vec::new();
+    len_field(1, &label_bytes(b"__name__", b"m"), &mut bad);
+    len_field(1, &label_bytes(b"a", b"1"), &mut bad);
+    len_field(1, &label_bytes(b"b", b"\xe2\x28\xa1"), &mut bad);
+    len_field(1, &label_bytes(b"c", b"3"), &mut bad);
+    len_field(2, &sample_bytes(1.0, 1), &mut bad);
+    let body = request(&[bad]);
+    assert!(!agree(&body));
+    let err = V1Batch::default().decode(&body).unwrap_err();
+    assert_eq!(err.what, "string is not valid UTF-8");
+}
