@@ -22,6 +22,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// PromQL evaluation throughput over the storage engine, in process: fills a fresh store, times range queries.
     BenchQuery(bench::query::BenchQueryArgs),
+    /// Append throughput of the storage engine on one thread, in process: scrape-shaped appends to a fresh store.
+    BenchAppend(bench::append::BenchAppendArgs),
     /// Exports series from a running server into a file: JSON lines or CSV (docs/formats.md).
     Export(strata::export::cli::ExportArgs),
     /// Imports a file into a running server: JSON lines, CSV, Prometheus text or Influx line protocol.
@@ -158,6 +160,13 @@ fn main() -> std::process::ExitCode {
             }
             Err(e) => {
                 eprintln!("strata bench: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::BenchAppend(args) => match bench::append::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("strata bench-append: {e:#}");
                 std::process::ExitCode::FAILURE
             }
         },

@@ -1,4 +1,5 @@
-//! `POST /api/v1/write` (remote write 1.0 and 2.0) and `POST /api/v1/read` (remote read, sampled response).
+//! `POST /api/v1/write` (remote write 1.0 through the zero-copy decoder and the series-ref cache, 2.0 through
+//! prost) and `POST /api/v1/read` (remote read, sampled response).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -22,7 +23,9 @@ impl From<DecodeError> for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            DecodeError::Snappy { .. } | DecodeError::Protobuf { .. } => StatusCode::BAD_REQUEST,
+            DecodeError::Snappy { .. } | DecodeError::Protobuf { .. } | DecodeError::Malformed { .. } => {
+                StatusCode::BAD_REQUEST
+            }
         };
         ApiError::bad_data(e.to_string()).with_status(status)
     }
@@ -32,14 +35,19 @@ fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Waits for one of the ingestion slots (a retryable 503 after `insert_wait`).
+async fn insert_slot(st: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    tokio::time::timeout(st.limits.insert_wait, st.insert_slots.acquire())
+        .await
+        .map_err(|_| ApiError::unavailable("too many concurrent insert requests; retry later"))?
+        .map_err(|_| ApiError::unavailable("server is shutting down"))
+}
+
 /// Appends decoded series to storage under the ingestion concurrency limit. Returns the number of samples
 /// stored and the messages of rejected series.
 pub async fn ingest(st: &Arc<AppState>, series: Vec<WriteSeries>) -> Result<(u64, Vec<String>), ApiError> {
     let storage = st.storage()?;
-    let _permit = tokio::time::timeout(st.limits.insert_wait, st.insert_slots.acquire())
-        .await
-        .map_err(|_| ApiError::unavailable("too many concurrent insert requests; retry later"))?
-        .map_err(|_| ApiError::unavailable("server is shutting down"))?;
+    let _permit = insert_slot(st).await?;
     let received: u64 = series.iter().map(|s| s.samples.len() as u64).sum();
     st.metrics.samples_received.fetch_add(received, Ordering::Relaxed);
     let report = tokio::task::spawn_blocking(move || {
@@ -84,6 +92,43 @@ pub fn rejection_error(mut invalid: Vec<String>) -> ApiError {
     ))
 }
 
+/// Remote write 1.0, the hot path: under an ingestion slot, one blocking task decompresses into reused
+/// buffers, decodes without copying labels and appends through the series-ref cache
+/// ([`strata_storage::Storage::append_keyed`]). Returns the messages of rejected series.
+async fn remote_write_v1(st: &Arc<AppState>, body: Bytes) -> Result<Vec<String>, ApiError> {
+    let storage = st.storage()?;
+    let _permit = insert_slot(st).await?;
+    let state = Arc::clone(st);
+    tokio::task::spawn_blocking(move || {
+        rw::with_v1_batch(&body, state.limits.max_decompressed_bytes, |batch, keyed, metadata| {
+            state.metadata.record(metadata);
+            let m = &state.metrics;
+            m.histograms_dropped.fetch_add(batch.histograms, Ordering::Relaxed);
+            m.exemplars_dropped.fetch_add(batch.exemplars, Ordering::Relaxed);
+            if keyed.is_empty() {
+                return Ok(Vec::new());
+            }
+            m.samples_received.fetch_add(batch.sample_count(), Ordering::Relaxed);
+            // A storage failure here (disk full, WAL I/O) is retryable: answer 5xx so the sender resends.
+            let report = storage
+                .append_keyed(keyed)
+                .map_err(|e| ApiError::internal(format!("append failed: {e}")))?;
+            m.series_rejected
+                .fetch_add(report.rejected.len() as u64, Ordering::Relaxed);
+            Ok(report
+                .rejected
+                .iter()
+                .map(|rj| match keyed.get(rj.index) {
+                    Some(k) => format!("{}: {}", k.to_labels(), rj.error),
+                    None => rj.error.to_string(),
+                })
+                .collect())
+        })?
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("append task failed: {e}")))?
+}
+
 /// `POST /api/v1/write`.
 pub async fn remote_write(
     State(st): State<Arc<AppState>>,
@@ -92,6 +137,13 @@ pub async fn remote_write(
 ) -> Result<Response, ApiError> {
     let protocol = rw::negotiate(header_str(&headers, header::CONTENT_TYPE))?;
     rw::check_encoding(header_str(&headers, header::CONTENT_ENCODING))?;
+    if protocol == Protocol::V1 {
+        let invalid = remote_write_v1(&st, body).await?;
+        if !invalid.is_empty() {
+            return Err(rejection_error(invalid));
+        }
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let raw = rw::decompress(&body, st.limits.max_decompressed_bytes)?;
     let decoded = rw::decode(protocol, &raw)?;
     st.metadata.record(decoded.metadata);

@@ -4,6 +4,7 @@
 //! like Prometheus, sees none). Reports samples/s, the server's CPU seconds per million samples and peak
 //! RSS (from `/proc/PID`), errors, and bytes on disk after a flush.
 
+pub mod append;
 pub mod query;
 pub mod workload;
 

@@ -15,8 +15,8 @@ pub mod tier;
 pub mod wal;
 
 pub use engine::{
-    AppendReport, FsyncPolicy, SeriesRejection, Storage, StorageMetrics, StorageOptions, TierStatus, TsdbStatus,
-    WriteSeries,
+    AppendReport, FsyncPolicy, KeyedSeries, SeriesRejection, Storage, StorageMetrics, StorageOptions, TierStatus,
+    TsdbStatus, WriteSeries,
 };
 pub use error::{Error, Result};
 pub use labels::{Label, Labels, METRIC_NAME};

@@ -1,13 +1,15 @@
-//! The write path: validation, series creation, WAL, head.
+//! The write path: validation, series creation, WAL, head; and the keyed variant that appends series seen
+//! before by ref, through the series-ref cache (`ref_cache.rs`).
 
 use std::sync::atomic::Ordering;
 
-use super::{AppendReport, SeriesRejection, Storage, WriteSeries, now_ms};
+use super::{AppendReport, KeyedSeries, SeriesRejection, Storage, WriteSeries, now_ms};
 use crate::db::{CF_SERIES, encode_series_value, keys::series_key};
 use crate::error::{Error, Result};
-use crate::head::NO_SEG;
+use crate::head::{HEAD_SHARDS, Head, HeadSeries, NO_SEG};
 use crate::index::SeriesRef;
 use crate::labels::Labels;
+use crate::read::Sample;
 use crate::wal::record::{REC_SAMPLES, REC_SERIES, encode_samples, encode_series};
 
 /// Series refs of a batch, and the (ref, position in the batch) of those just created.
@@ -44,57 +46,27 @@ impl Storage {
     pub fn append(&self, batch: &[WriteSeries]) -> Result<AppendReport> {
         self.check_open()?;
         let mut report = AppendReport::default();
-        let mut good: Vec<&WriteSeries> = Vec::with_capacity(batch.len());
+        let mut labels: Vec<Option<&Labels>> = Vec::with_capacity(batch.len());
+        let mut samples: Vec<&[Sample]> = Vec::with_capacity(batch.len());
         for (index, ws) in batch.iter().enumerate() {
             match validate(&ws.labels) {
                 Ok(()) if ws.samples.is_empty() => {}
-                Ok(()) => good.push(ws),
+                Ok(()) => {
+                    labels.push(Some(&ws.labels));
+                    samples.push(&ws.samples);
+                }
                 Err(error) => report.rejected.push(SeriesRejection { index, error }),
             }
         }
-        if good.is_empty() {
+        if samples.is_empty() {
             return Ok(report);
         }
+        let mut slots = vec![None; samples.len()];
         let lsn = {
             let _guard = self.append_lock.lock();
             self.check_open()?;
-            let (refs, created) = self.resolve_refs(&good)?;
-            let mut series_payload = Vec::new();
-            if !created.is_empty() {
-                encode_series(
-                    &mut series_payload,
-                    created.iter().map(|&(r, k)| (r, good_labels(&good, k))),
-                );
-            }
-            let mut samples_payload = Vec::with_capacity(good.iter().map(|w| w.samples.len() * 10 + 4).sum());
-            encode_samples(
-                &mut samples_payload,
-                refs.iter().zip(&good).map(|(&r, w)| (r, w.samples.as_slice())),
-            );
-            let mut records: Vec<(u8, &[u8])> = Vec::with_capacity(2);
-            if !created.is_empty() {
-                records.push((REC_SERIES, &series_payload));
-            }
-            records.push((REC_SAMPLES, &samples_payload));
-            let (lsn, seg) = self.wal.append(&records)?;
-            if !created.is_empty() {
-                let cf = self.cf(CF_SERIES)?;
-                let mut wb = rocksdb::WriteBatch::default();
-                for &(r, k) in &created {
-                    wb.put_cf(&cf, series_key(r), encode_series_value(good_labels(&good, k)));
-                }
-                self.db.write(wb)?;
-                self.counters
-                    .series_created
-                    .fetch_add(created.len() as u64, Ordering::Relaxed);
-            }
-            let now = now_ms();
-            let mut n = 0u64;
-            for (&r, w) in refs.iter().zip(&good) {
-                self.apply_samples(r, w.samples.iter().map(|s| (s.t, s.v)), seg, now, true)?;
-                n += w.samples.len() as u64;
-            }
-            self.counters.samples_appended.fetch_add(n, Ordering::Relaxed);
+            let (refs, created) = self.resolve_refs(&mut slots, &labels)?;
+            let (lsn, n) = self.write_resolved(&refs, &samples, &labels, &created)?;
             report.samples_appended = n;
             lsn
         };
@@ -102,37 +74,221 @@ impl Storage {
         Ok(report)
     }
 
-    /// Finds or creates the ref of each series. Returns the refs and the (ref, position) of created ones.
-    /// Called under the append lock.
-    fn resolve_refs(&self, good: &[&WriteSeries]) -> Result<ResolvedRefs> {
-        let mut refs: Vec<Option<u64>> = {
+    /// Like [`Storage::append`] for series given as borrowed label pairs with a caller-computed key (see
+    /// [`KeyedSeries`]): a series whose key is in the series-ref cache and whose labels equal the indexed
+    /// labels of the cached ref is appended by ref, without building a [`Labels`] or hashing its strings.
+    /// Every other series takes the path of [`Storage::append`] (labels, validation, index lookup or
+    /// creation with its WAL series record) and is cached under its key afterwards when its labels come
+    /// sorted by name (only then can the check succeed). Rejections, durability and duplicate handling are
+    /// those of [`Storage::append`]; [`SeriesRejection::index`] is a position in `batch`.
+    pub fn append_keyed(&self, batch: &[KeyedSeries<'_>]) -> Result<AppendReport> {
+        self.check_open()?;
+        let mut report = AppendReport::default();
+        // Per accepted series: its position in `batch`, its cached ref (if verified), its samples.
+        let mut pos: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut slots: Vec<Option<u64>> = Vec::with_capacity(batch.len());
+        let mut samples: Vec<&[Sample]> = Vec::with_capacity(batch.len());
+        // Label sets built for the series that missed, with their position in `slots`.
+        let mut owned: Vec<(usize, Labels)> = Vec::new();
+        // Cache probes and their checks against the index, under both read locks; labels of the misses
+        // are built and validated after the locks are released.
+        let (generation, hits) = {
+            let cache = self.ref_cache.read();
             let idx = self.index.read();
-            good.iter().map(|w| idx.get(&w.labels).map(|r| r.0)).collect()
+            let hits: Vec<Option<u64>> = batch
+                .iter()
+                .map(|ks| match ks.samples {
+                    [] => None,
+                    _ => cache
+                        .get(ks.key)
+                        .filter(|&r| idx.has_labels(SeriesRef(r), ks.labels.iter().copied())),
+                })
+                .collect();
+            (cache.generation(), hits)
         };
+        for ((index, ks), hit) in batch.iter().enumerate().zip(hits) {
+            if hit.is_none() {
+                let labels = ks.to_labels();
+                if let Err(error) = validate(&labels) {
+                    report.rejected.push(SeriesRejection { index, error });
+                    continue;
+                }
+                if ks.samples.is_empty() {
+                    continue;
+                }
+                owned.push((slots.len(), labels));
+            }
+            pos.push(index);
+            slots.push(hit);
+            samples.push(ks.samples);
+        }
+        if samples.is_empty() {
+            return Ok(report);
+        }
+        let lsn = {
+            let _guard = self.append_lock.lock();
+            self.check_open()?;
+            // Deletes run under the append lock: a series verified above may have gone since (they empty
+            // the cache, which bumps its generation). Refs are never reused, so one that is still indexed
+            // still holds the verified labels.
+            if self.ref_cache.read().generation() != generation {
+                let idx = self.index.read();
+                for (k, slot) in slots.iter_mut().enumerate() {
+                    if slot.is_some_and(|r| !idx.contains(SeriesRef(r))) {
+                        *slot = None;
+                        let ks = pos.get(k).and_then(|&i| batch.get(i));
+                        let ks = ks.ok_or_else(|| Error::Internal("keyed append: lost a series".into()))?;
+                        owned.push((k, ks.to_labels()));
+                    }
+                }
+            }
+            let mut labels: Vec<Option<&Labels>> = vec![None; slots.len()];
+            for (k, l) in &owned {
+                if let Some(slot) = labels.get_mut(*k) {
+                    *slot = Some(l);
+                }
+            }
+            let (refs, created) = self.resolve_refs(&mut slots, &labels)?;
+            let (lsn, n) = self.write_resolved(&refs, &samples, &labels, &created)?;
+            report.samples_appended = n;
+            let series = self.index.read().len();
+            let mut cache = self.ref_cache.write();
+            for (k, _) in &owned {
+                let (Some(&r), Some(ks)) = (refs.get(*k), pos.get(*k).and_then(|&i| batch.get(i))) else {
+                    continue;
+                };
+                if sorted_by_name(ks.labels) {
+                    cache.insert(ks.key, r, series);
+                }
+            }
+            lsn
+        };
+        self.wal.commit(lsn)?;
+        Ok(report)
+    }
+
+    /// Finds or creates the ref of every series whose slot is `None`, taking its labels from `labels`
+    /// (same positions). Returns the refs of all slots and the (ref, position) of created series. Called
+    /// under the append lock.
+    fn resolve_refs(&self, slots: &mut [Option<u64>], labels: &[Option<&Labels>]) -> Result<ResolvedRefs> {
+        let missing = || Error::Internal("append: series without ref or labels".into());
+        if slots.iter().any(Option::is_none) {
+            let idx = self.index.read();
+            for (slot, l) in slots.iter_mut().zip(labels) {
+                if slot.is_none() {
+                    *slot = idx.get(l.ok_or_else(missing)?).map(|r| r.0);
+                }
+            }
+        }
         let mut created = Vec::new();
-        if refs.iter().any(Option::is_none) {
+        if slots.iter().any(Option::is_none) {
             let mut idx = self.index.write();
-            for (k, slot) in refs.iter_mut().enumerate() {
+            for (k, (slot, l)) in slots.iter_mut().zip(labels).enumerate() {
                 if slot.is_some() {
                     continue;
                 }
-                let labels = good_labels(good, k);
-                if let Some(r) = idx.get(labels) {
+                let l = l.ok_or_else(missing)?;
+                if let Some(r) = idx.get(l) {
                     *slot = Some(r.0);
                     continue;
                 }
                 let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
-                idx.try_insert(SeriesRef(r), labels.clone())?;
+                idx.try_insert(SeriesRef(r), l.clone())?;
                 self.head.shard(r).write().entry(r).or_default();
                 created.push((r, k));
                 *slot = Some(r);
             }
         }
-        let refs: Result<Vec<u64>> = refs
-            .into_iter()
+        let refs: Result<Vec<u64>> = slots
+            .iter()
             .map(|r| r.ok_or_else(|| Error::Internal("unresolved series ref".into())))
             .collect();
         Ok((refs?, created))
+    }
+
+    /// Writes resolved series: one WAL write (series records of `created`, whose labels are in `labels`,
+    /// before the samples of every series), the `series` column family, then the head. Returns the WAL
+    /// sequence number to commit and the number of samples written. Called under the append lock.
+    fn write_resolved(
+        &self,
+        refs: &[u64],
+        samples: &[&[Sample]],
+        labels: &[Option<&Labels>],
+        created: &[(u64, usize)],
+    ) -> Result<(u64, u64)> {
+        let created: Vec<(u64, &Labels)> = created
+            .iter()
+            .map(|&(r, k)| {
+                let l = labels.get(k).copied().flatten();
+                l.map(|l| (r, l))
+                    .ok_or_else(|| Error::Internal("append: created series without labels".into()))
+            })
+            .collect::<Result<_>>()?;
+        let mut series_payload = Vec::new();
+        if !created.is_empty() {
+            encode_series(&mut series_payload, created.iter().copied());
+        }
+        let mut samples_payload = Vec::with_capacity(samples.iter().map(|s| s.len() * 10 + 4).sum());
+        encode_samples(&mut samples_payload, refs.iter().zip(samples).map(|(&r, s)| (r, *s)));
+        let mut records: Vec<(u8, &[u8])> = Vec::with_capacity(2);
+        if !created.is_empty() {
+            records.push((REC_SERIES, &series_payload));
+        }
+        records.push((REC_SAMPLES, &samples_payload));
+        let (lsn, seg) = self.wal.append(&records)?;
+        if !created.is_empty() {
+            let cf = self.cf(CF_SERIES)?;
+            let mut wb = rocksdb::WriteBatch::default();
+            for &(r, l) in &created {
+                wb.put_cf(&cf, series_key(r), encode_series_value(l));
+            }
+            self.db.write(wb)?;
+            self.counters
+                .series_created
+                .fetch_add(created.len() as u64, Ordering::Relaxed);
+        }
+        let now = now_ms();
+        let mut n = 0u64;
+        let mut ooo = 0u64;
+        // One lock per head shard and batch instead of one per series: positions grouped by shard with a
+        // stable counting sort, so the samples of one series (always in one shard) keep batch order.
+        let shard_of = Head::shard_index;
+        let mut starts = [0usize; HEAD_SHARDS + 1];
+        for &r in refs {
+            if let Some(c) = starts.get_mut(shard_of(r) + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            let prev = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = starts.get_mut(i) {
+                *c += prev;
+            }
+        }
+        let mut order = vec![(0u64, 0usize); refs.len()];
+        let mut next = starts;
+        for (k, &r) in refs.iter().enumerate() {
+            if let Some(at) = next.get_mut(shard_of(r))
+                && let Some(slot) = order.get_mut(*at)
+            {
+                *slot = (r, k);
+                *at += 1;
+            }
+        }
+        for group in order.chunk_by(|a, b| shard_of(a.0) == shard_of(b.0)) {
+            let Some(&(first, _)) = group.first() else { continue };
+            let mut shard = self.head.shard(first).write();
+            for &(r, k) in group {
+                let s = samples.get(k).copied().unwrap_or_default();
+                ooo += self.apply_to(r, shard.entry(r).or_default(), s.iter().map(|x| (x.t, x.v)), seg, now)?;
+                n += s.len() as u64;
+            }
+        }
+        if ooo > 0 {
+            self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
+        }
+        self.counters.samples_appended.fetch_add(n, Ordering::Relaxed);
+        Ok((lsn, n))
     }
 
     /// Applies samples of series `r` (which must exist in the index) to the head; `seg` is the WAL segment
@@ -145,10 +301,26 @@ impl Storage {
         now: i64,
         count_ooo: bool,
     ) -> Result<()> {
+        let mut shard = self.head.shard(r).write();
+        let ooo = self.apply_to(r, shard.entry(r).or_default(), samples, seg, now)?;
+        if count_ooo && ooo > 0 {
+            self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// [`Storage::apply_samples`] on the head state `s` of series `r`, whose shard the caller has locked.
+    /// Returns how many samples were out of order.
+    fn apply_to(
+        &self,
+        r: u64,
+        s: &mut HeadSeries,
+        samples: impl Iterator<Item = (i64, f64)>,
+        seg: u64,
+        now: i64,
+    ) -> Result<u64> {
         let max_samples = self.opts.chunk_max_samples;
         let max_span = self.opts.chunk_max_span_ms;
-        let mut shard = self.head.shard(r).write();
-        let s = shard.entry(r).or_default();
         let mut ooo = 0u64;
         for (t, v) in samples {
             if t > s.max_t {
@@ -176,14 +348,22 @@ impl Storage {
             s.note_time(t);
         }
         s.last_write_ms = now;
-        if count_ooo && ooo > 0 {
-            self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
-        }
-        Ok(())
+        Ok(ooo)
     }
 }
 
-#[expect(clippy::indexing_slicing, reason = "k always comes from enumerating good")]
-fn good_labels<'a>(good: &[&'a WriteSeries], k: usize) -> &'a Labels {
-    &good[k].labels
+/// Whether the non-empty-valued pairs are in strictly ascending name order, as an indexed series' labels
+/// are: only such a series can pass the cache check of [`Storage::append_keyed`], so only it is cached.
+fn sorted_by_name(pairs: &[(&str, &str)]) -> bool {
+    let mut prev: Option<&str> = None;
+    for &(n, v) in pairs {
+        if v.is_empty() {
+            continue;
+        }
+        if prev.is_some_and(|p| p >= n) {
+            return false;
+        }
+        prev = Some(n);
+    }
+    true
 }

@@ -157,8 +157,8 @@ impl Storage {
         Ok(())
     }
 
-    /// Removes series without any data left from the head, the index and the `series` column family, and
-    /// records the next ref so that removed refs are never reused. Called under the append lock.
+    /// Removes series without any data left from the head, the index, the series-ref cache and the `series`
+    /// column family, and records the next ref so that removed refs are never reused. Called under the append lock.
     pub(super) fn remove_empty_series(&self, candidates: impl Iterator<Item = u64>) -> Result<()> {
         let mut gone = Vec::new();
         for r in candidates {
@@ -180,6 +180,9 @@ impl Storage {
                 wb.delete_cf(&series_cf, series_key(r));
             }
         }
+        // Hits are checked against the index, so stale entries could not be used; dropping them keeps the
+        // cache from holding refs that no longer exist.
+        self.ref_cache.write().clear();
         let next = self.next_ref.load(Ordering::Relaxed);
         wb.put_cf(&self.cf(CF_META)?, META_NEXT_REF_KEY, next.to_be_bytes());
         let mut sync = WriteOptions::default();

@@ -11,6 +11,7 @@ mod delete;
 mod downsample;
 mod open;
 mod read;
+mod ref_cache;
 mod retention;
 mod seal;
 mod status;
@@ -83,6 +84,28 @@ pub struct WriteSeries {
     pub samples: Vec<Sample>,
 }
 
+/// One series of a [`Storage::append_keyed`] batch: labels borrowed from the request as they arrived, and a
+/// key the caller derives from them.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyedSeries<'a> {
+    /// Any 64-bit function of the series' labels as they arrived, equal whenever the labels arrive in the
+    /// same form (e.g. a hash of their wire bytes). Equal keys need not mean equal series: the engine
+    /// checks every cache hit against the index.
+    pub key: u64,
+    /// `(name, value)` pairs in any order; pairs with an empty value are dropped, as by
+    /// [`Labels::from_pairs`]. Only a series whose pairs are sorted by name can be served from the cache.
+    pub labels: &'a [(&'a str, &'a str)],
+    /// Its samples, in any order.
+    pub samples: &'a [Sample],
+}
+
+impl KeyedSeries<'_> {
+    /// The series' label set, as [`Storage::append`] would receive it.
+    pub fn to_labels(&self) -> Labels {
+        Labels::from_pairs(self.labels.iter().copied())
+    }
+}
+
 /// A series of a batch that was not written.
 #[derive(Debug)]
 pub struct SeriesRejection {
@@ -125,7 +148,8 @@ pub struct StorageMetrics {
     pub wal_fsyncs: u64,
     /// Bytes on disk: RocksDB live SST files plus WAL segments.
     pub disk_bytes: u64,
-    /// Approximate memory of the head: series state, chunks, out-of-order buffers and the series index.
+    /// Approximate memory of the head: series state, chunks, out-of-order buffers, the series index and the
+    /// series-ref cache.
     pub head_bytes: u64,
 }
 
@@ -195,6 +219,8 @@ pub struct Storage {
     wal: Wal,
     head: Head,
     index: RwLock<Index>,
+    /// Wire-label key → ref, for [`Storage::append_keyed`]; every hit is checked against `index`.
+    ref_cache: RwLock<ref_cache::RefCache>,
     /// Serialises WAL writes with head updates (so replay order equals apply order), deletes and WAL truncation.
     append_lock: Mutex<()>,
     /// The next series ref to hand out.

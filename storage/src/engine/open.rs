@@ -59,6 +59,7 @@ impl Storage {
             wal,
             head,
             index: RwLock::new(index),
+            ref_cache: RwLock::new(super::ref_cache::RefCache::default()),
             append_lock: Mutex::new(()),
             next_ref: AtomicU64::new(next_ref.max(1)),
             next_seq: AtomicU64::new(next_seq),

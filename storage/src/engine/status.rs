@@ -27,6 +27,7 @@ impl Storage {
         head_bytes += index.heap_bytes() as u64;
         let head_series = index.len() as u64;
         drop(index);
+        head_bytes += self.ref_cache.read().heap_bytes() as u64;
         let c = &self.counters;
         StorageMetrics {
             samples_appended: c.samples_appended.load(Ordering::Relaxed),

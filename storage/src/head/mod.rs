@@ -203,7 +203,12 @@ impl Head {
     )]
     pub fn shard(&self, r: u64) -> &RwLock<Shard> {
         // HEAD_SHARDS is a power of two and `shards` has exactly that many entries.
-        &self.shards[(r as usize) & (HEAD_SHARDS - 1)]
+        &self.shards[Self::shard_index(r)]
+    }
+
+    /// The position of series `r`'s shard in [`Head::shards`] (below [`HEAD_SHARDS`]).
+    pub fn shard_index(r: u64) -> usize {
+        (r as usize) & (HEAD_SHARDS - 1)
     }
 
     /// All shards, in order.

@@ -216,6 +216,27 @@ impl Index {
         value_of(pairs, n).map(|v| self.symbols.str(v))
     }
 
+    /// Whether series `series` exists and its labels are exactly `pairs` in the given order (pairs with
+    /// an empty value are skipped, as [`Labels::from_pairs`] drops them). Stored labels are sorted by
+    /// name, so pairs in any other order, or with a name twice, never match. Compares against the symbol
+    /// arena without allocating or hashing.
+    pub fn has_labels<'a>(&self, series: SeriesRef, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let Some(stored) = series.to_u32().and_then(|r| self.series.pairs(r)) else {
+            return false;
+        };
+        let mut stored = stored.chunks_exact(2);
+        for (n, v) in pairs {
+            if v.is_empty() {
+                continue;
+            }
+            match stored.next() {
+                Some(&[sn, sv]) if self.symbols.str(sn) == n && self.symbols.str(sv) == v => {}
+                _ => return false,
+            }
+        }
+        stored.next().is_none()
+    }
+
     /// Whether the series exists.
     pub fn contains(&self, series: SeriesRef) -> bool {
         series.to_u32().is_some_and(|r| self.series.contains(r))

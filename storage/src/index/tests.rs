@@ -502,3 +502,29 @@ fn sort_by_labels_matches_label_set_order() {
     let want: Vec<u64> = want.into_iter().map(|(_, r)| r).collect();
     assert_eq!(refs, want);
 }
+
+#[test]
+fn has_labels_compares_ordered_pairs_against_the_arena() {
+    let mut ix = fixture();
+    let up_a = [("__name__", "up"), ("instance", "a"), ("job", "api")];
+    assert!(ix.has_labels(SeriesRef(1), up_a));
+    // Empty values are skipped, as Labels::from_pairs drops them.
+    assert!(ix.has_labels(
+        SeriesRef(5),
+        [("__name__", "foo"), ("env", ""), ("instance", "c"), ("job", "db")]
+    ));
+    // Another series, another order, a missing or extra label, a repeated name: no match.
+    assert!(!ix.has_labels(SeriesRef(2), up_a));
+    assert!(!ix.has_labels(SeriesRef(1), [("instance", "a"), ("__name__", "up"), ("job", "api")]));
+    assert!(!ix.has_labels(SeriesRef(1), [("__name__", "up"), ("instance", "a")]));
+    assert!(!ix.has_labels(
+        SeriesRef(1),
+        [("__name__", "up"), ("instance", "a"), ("job", "api"), ("zone", "z")]
+    ));
+    assert!(!ix.has_labels(SeriesRef(1), [("__name__", "up"), ("instance", "a"), ("instance", "a")]));
+    // Unknown and removed refs never match.
+    assert!(!ix.has_labels(SeriesRef(99), up_a));
+    assert!(!ix.has_labels(SeriesRef(0), up_a));
+    ix.remove(SeriesRef(1));
+    assert!(!ix.has_labels(SeriesRef(1), up_a));
+}
