@@ -73,8 +73,15 @@ fn round_i64(x: f64) -> i64 {
 /// conservative; `x - round(x)` is exact (Sterbenz), so only values that cannot round-trip are rejected.
 const NEAR_INTEGER: f64 = 1.0 / (1u64 << 50) as f64;
 
+/// Adding and then subtracting `1.5 × 2^52` rounds an `f64` of magnitude below [`ROUND_LIMIT`] to an
+/// integer (ties to even, which a distance to the nearest integer does not care about), in two additions.
+const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// `2^51`: where [`ROUND_MAGIC`] stops working; from `2^52` on every `f64` is an integer anyway.
+const ROUND_LIMIT: f64 = 2_251_799_813_685_248.0;
+
 /// The smallest scale at which `v` round-trips, if any, and `v` scaled to it. Scales where `v × 10^s` is
-/// clearly not near an integer are rejected without the division of the exact check.
+/// clearly not near an integer are rejected without the rounding and division of the exact check.
 pub(crate) fn min_scaled(v: f64) -> Option<(u8, i64)> {
     if !v.is_finite() {
         return None;
@@ -85,10 +92,13 @@ pub(crate) fn min_scaled(v: f64) -> Option<(u8, i64)> {
             // |v × 10^s| only grows with s: no larger scale fits either.
             return None;
         }
-        let m = round_i64(x);
-        if (x - m as f64).abs() > x.abs() * NEAR_INTEGER {
-            continue;
+        if x.abs() < ROUND_LIMIT {
+            let nearest = (x + ROUND_MAGIC) - ROUND_MAGIC;
+            if (x - nearest).abs() > x.abs() * NEAR_INTEGER {
+                continue;
+            }
         }
+        let m = round_i64(x);
         if unscale(m, s).to_bits() == v.to_bits() {
             return Some((s, m));
         }
