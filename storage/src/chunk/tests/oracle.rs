@@ -160,11 +160,43 @@ fn fast_chooser_matches_exhaustive_on_edge_columns() {
     }
 }
 
+/// Columns of small decimals at mixed scales, where several candidate scales and both orders come close
+/// (and tie), so that the chooser's candidate order and tie-breaking are exercised.
+fn mixed_scales() -> impl Strategy<Value = Vec<f64>> {
+    (
+        0i32..4,
+        proptest::collection::vec(
+            (-3i64..4, prop_oneof![8 => Just(0i32), 1 => 1i32..4, 1 => Just(-1i32)]),
+            1..40,
+        ),
+    )
+        .prop_map(|(base, steps)| {
+            let mut m = 0i64;
+            steps
+                .iter()
+                .map(|&(step, extra)| {
+                    m += step;
+                    if extra < 0 {
+                        f64::NAN
+                    } else {
+                        (m * 10i64.pow(extra as u32) + i64::from(extra)) as f64 / 10f64.powi(base + extra)
+                    }
+                })
+                .collect()
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn fast_chooser_matches_exhaustive((t, vs) in series(300)) {
+        prop_assert_eq!(encode_chunk(&t, &vs).unwrap(), encode_chunk_exhaustive(&t, &vs));
+    }
+
+    #[test]
+    fn fast_chooser_matches_exhaustive_on_mixed_scales(vs in mixed_scales()) {
+        let t: Vec<i64> = (0..vs.len() as i64).map(|i| i * 15_000).collect();
         prop_assert_eq!(encode_chunk(&t, &vs).unwrap(), encode_chunk_exhaustive(&t, &vs));
     }
 }
