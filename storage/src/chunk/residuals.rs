@@ -124,42 +124,43 @@ struct Stats {
     /// Number of non-zero values.
     nnz: u64,
     max: u64,
-    /// Exact size of the sparse form.
-    sparse: usize,
     /// `Σ (bit length of z + 1)`: no Rice parameter codes `z` in fewer bits (`k >= L` costs `1 + k`;
-    /// `k < L` costs at least `2^(L-1-k) + 1 + k >= L + 1`; the escape `30 + L`), and the zero-flagged
-    /// form spends one flag bit plus at least `bitlen(z - 1) + 1 >= bitlen(z)` bits on each `z`.
+    /// `k < L` costs at least `2^(L-1-k) + 1 + k >= L + 1`; the escape `30 + L`).
     rice_floor_bits: u64,
+    /// The same floor for the zero-flagged form: one flag bit per value, plus at least
+    /// `bitlen(z - 1) + 1` bits per non-zero `z` (never below `rice_floor_bits`).
+    zero_flag_floor_bits: u64,
 }
 
 impl Stats {
     /// The first pass.
     fn of(zs: &[u64]) -> Self {
         let (mut sum, mut nz_sum, mut nnz, mut max) = (0u128, 0u128, 0u64, 0u64);
-        let (mut sparse, mut gap, mut rice_floor_bits) = (1usize, 0u64, 0u64);
+        let (mut rice_floor_bits, mut zero_flag_floor_bits) = (0u64, zs.len() as u64);
         for &z in zs {
             sum += u128::from(z);
             max = max.max(z);
             rice_floor_bits += u64::from(65 - z.leading_zeros());
-            if z == 0 {
-                gap += 1;
-            } else {
+            if z != 0 {
                 nz_sum += u128::from(z - 1);
                 nnz += 1;
-                sparse += uvarint_len(gap) + uvarint_len(z);
-                gap = 0;
+                zero_flag_floor_bits += u64::from(65 - (z - 1).leading_zeros());
             }
         }
-        sparse += uvarint_len(nnz);
         Self {
             n: zs.len() as u64,
             sum,
             nz_sum,
             nnz,
             max,
-            sparse,
             rice_floor_bits,
+            zero_flag_floor_bits,
         }
+    }
+
+    /// The sparse form's size is at least this: its count, then two bytes per non-zero value.
+    fn sparse_floor(&self) -> usize {
+        1 + uvarint_len(self.nnz) + 2 * self.nnz as usize
     }
 
     /// No form of the block is smaller than this many bytes.
@@ -167,15 +168,30 @@ impl Stats {
         let rice = 1 + self.rice_floor_bits.div_ceil(8) as usize;
         let (tb_k, _) = truncated_binary(self.max);
         let bounded = 1 + uvarint_len(self.max) + (self.n * u64::from(tb_k)).div_ceil(8) as usize;
-        rice.min(bounded).min(self.sparse)
+        rice.min(bounded).min(self.sparse_floor())
     }
 }
 
-/// The smallest form of a block and its exact size, in two passes over `zs`: the first gathers the sums
-/// that fix the Rice parameters to try, the maximum and the sparse size; the second costs every Rice
-/// parameter of both Rice forms and the bounded form at once. Ties go to the earlier form in the order
-/// Rice, zero-flagged Rice, bounded, sparse (and to the earlier Rice parameter), as the exhaustive
-/// search in `tests` does.
+/// Exact size of the sparse form of `zs`.
+fn sparse_len(zs: &[u64]) -> usize {
+    let (mut len, mut nnz, mut gap) = (1usize, 0u64, 0u64);
+    for &z in zs {
+        if z == 0 {
+            gap += 1;
+        } else {
+            len += uvarint_len(gap) + uvarint_len(z);
+            nnz += 1;
+            gap = 0;
+        }
+    }
+    len + uvarint_len(nnz)
+}
+
+/// The smallest form of a block and its exact size: a cheap first pass gathers sums, the maximum and
+/// lower bounds of each form's size; then the bounded form is sized exactly, and the sparse form and
+/// the Rice parameters of both Rice forms only where their lower bound says they could still win. Ties
+/// go to the earlier form in the order Rice, zero-flagged Rice, bounded, sparse (and to the earlier Rice
+/// parameter), as the exhaustive search in `tests` does.
 pub(crate) fn plan(zs: &[u64]) -> Plan {
     finish(zs, &Stats::of(zs))
 }
@@ -191,8 +207,7 @@ pub(crate) fn plan_below(zs: &[u64], limit: usize) -> Option<Plan> {
     (plan.len < limit).then_some(plan)
 }
 
-/// The second pass of [`plan`]: sizes the bounded form exactly, then the Rice parameters of both Rice
-/// forms, unless their floor (`Stats::rice_floor_bits`) already exceeds the bounded or sparse size.
+/// The rest of [`plan`] after the first pass.
 fn finish(zs: &[u64], st: &Stats) -> Plan {
     let n = st.n;
     let (tb_k, tb_u) = truncated_binary(st.max);
@@ -202,37 +217,39 @@ fn finish(zs: &[u64], st: &Stats) -> Plan {
         form: Form::Bounded(st.max),
         len: 1 + uvarint_len(st.max) + (n * u64::from(tb_k) + long_codes).div_ceil(8) as usize,
     };
-    let sparse = Plan {
+    // Sparse comes last: it needs to be strictly smaller than bounded to win.
+    let sparse = (st.sparse_floor() < bounded.len).then(|| Plan {
         form: Form::Sparse,
-        len: st.sparse,
-    };
-    // Both Rice forms take at least this; one that cannot be at most the later forms' size cannot win.
-    let rice_floor = 1 + st.rice_floor_bits.div_ceil(8) as usize;
-    let rice_may_win = rice_floor <= bounded.len.min(sparse.len);
-    let mut best: Option<Plan> = None;
-    let mut consider = |plan: Plan| {
-        if best.is_none_or(|b| plan.len < b.len) {
-            best = Some(plan);
-        }
-    };
-    if rice_may_win {
+        len: sparse_len(zs),
+    });
+    // The Rice forms come first: each wins if it is at most the later forms' sizes.
+    let later = sparse.map_or(bounded.len, |s| s.len.min(bounded.len));
+    let rice = (1 + st.rice_floor_bits.div_ceil(8) as usize <= later).then(|| {
         let (k, bits) = best_k(zs, false, n, st.sum, st.max);
-        consider(Plan {
+        Plan {
             form: Form::Rice(k),
             len: 1 + bits.div_ceil(8) as usize,
-        });
-        // The zero-flagged form only competes when some residual is zero; it codes `z - 1` of the others.
-        if st.nnz < n {
+        }
+    });
+    // The zero-flagged form only competes when some residual is zero; it codes `z - 1` of the others,
+    // and must be strictly smaller than Rice.
+    let zero_flag_floor = 1 + st.zero_flag_floor_bits.div_ceil(8) as usize;
+    let zero_flag =
+        (st.nnz < n && zero_flag_floor <= later && rice.is_none_or(|r| zero_flag_floor < r.len)).then(|| {
             let (k, bits) = best_k(zs, true, st.nnz, st.nz_sum, st.max.saturating_sub(1));
-            consider(Plan {
+            Plan {
                 form: Form::ZeroFlag(k),
                 len: 1 + (bits + n).div_ceil(8) as usize,
-            });
+            }
+        });
+    let mut best = bounded;
+    for plan in [rice, zero_flag, Some(bounded), sparse].into_iter().flatten().rev() {
+        // Backwards with `<=`: the earliest of the smallest wins.
+        if plan.len <= best.len {
+            best = plan;
         }
     }
-    consider(bounded);
-    consider(sparse);
-    best.unwrap_or(sparse)
+    best
 }
 
 /// Exact encoded size of `zs` as a residual block.
@@ -505,23 +522,6 @@ mod tests {
         consider(Form::Bounded(max), 1 + uvarint_len(max) + bits.div_ceil(8) as usize);
         consider(Form::Sparse, sparse_len(zs));
         best
-    }
-
-    /// Exact size of the sparse form of `zs`.
-    fn sparse_len(zs: &[u64]) -> usize {
-        let mut len = 1;
-        let mut nz = 0u64;
-        let mut gap = 0u64;
-        for &z in zs {
-            if z == 0 {
-                gap += 1;
-            } else {
-                len += uvarint_len(gap) + uvarint_len(z);
-                nz += 1;
-                gap = 0;
-            }
-        }
-        len + uvarint_len(nz)
     }
 
     proptest! {
