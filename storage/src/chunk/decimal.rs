@@ -251,7 +251,7 @@ pub(crate) fn encode(vs: &[f64], scales: &[Option<u8>], scale: u8, order: Order,
     if order == Order::Delta {
         put_varint(out, bias);
     }
-    residuals::encode(&zs, out);
+    residuals::encode_exhaustive(&zs, out);
 }
 
 /// Greatest common divisor. Euclid: the running GCD of a column's residuals is soon small, and then one

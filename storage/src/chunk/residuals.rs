@@ -264,6 +264,39 @@ pub(crate) fn encode(zs: &[u64], out: &mut Vec<u8>) {
     encode_planned(zs, plan(zs).form, out);
 }
 
+/// The search as it was before [`plan`]: every form and Rice parameter costed in its own pass. The test
+/// oracle of [`plan`] and of the chunk chooser.
+#[cfg(test)]
+pub(crate) fn plan_exhaustive(zs: &[u64]) -> Plan {
+    let (k, bits) = super::bits::best_rice_k(zs);
+    let mut best = Plan {
+        form: Form::Rice(k),
+        len: 1 + bits.div_ceil(8) as usize,
+    };
+    let mut consider = |form: Form, len: usize| {
+        if len < best.len {
+            best = Plan { form, len };
+        }
+    };
+    let nonzero: Vec<u64> = zs.iter().filter(|&&z| z != 0).map(|&z| z - 1).collect();
+    if nonzero.len() < zs.len() {
+        let (k, bits) = super::bits::best_rice_k(&nonzero);
+        consider(Form::ZeroFlag(k), 1 + (bits + zs.len() as u64).div_ceil(8) as usize);
+    }
+    let max = zs.iter().copied().max().unwrap_or(0);
+    let (k, u) = truncated_binary(max);
+    let bits: u64 = zs.iter().map(|&z| u64::from(k) + u64::from(u128::from(z) >= u)).sum();
+    consider(Form::Bounded(max), 1 + uvarint_len(max) + bits.div_ceil(8) as usize);
+    consider(Form::Sparse, sparse_len(zs));
+    best
+}
+
+/// Appends `zs` as a residual block in the form [`plan_exhaustive`] picks (the same as [`encode`]'s).
+#[cfg(test)]
+pub(crate) fn encode_exhaustive(zs: &[u64], out: &mut Vec<u8>) {
+    encode_planned(zs, plan_exhaustive(zs).form, out);
+}
+
 /// Appends `zs` as a residual block in `form` (which [`plan`] chose for exactly these `zs`). Bit streams
 /// are written straight into `out`.
 pub(crate) fn encode_planned(zs: &[u64], form: Form, out: &mut Vec<u8>) {
@@ -496,33 +529,7 @@ impl<'a> ResidualReader<'a> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::chunk::bits::best_rice_k;
     use proptest::prelude::*;
-
-    /// The search as it was before [`plan`] fused it: every form and Rice parameter costed separately.
-    fn plan_exhaustive(zs: &[u64]) -> Plan {
-        let (k, bits) = best_rice_k(zs);
-        let mut best = Plan {
-            form: Form::Rice(k),
-            len: 1 + bits.div_ceil(8) as usize,
-        };
-        let mut consider = |form: Form, len: usize| {
-            if len < best.len {
-                best = Plan { form, len };
-            }
-        };
-        let nonzero: Vec<u64> = zs.iter().filter(|&&z| z != 0).map(|&z| z - 1).collect();
-        if nonzero.len() < zs.len() {
-            let (k, bits) = best_rice_k(&nonzero);
-            consider(Form::ZeroFlag(k), 1 + (bits + zs.len() as u64).div_ceil(8) as usize);
-        }
-        let max = zs.iter().copied().max().unwrap_or(0);
-        let (k, u) = truncated_binary(max);
-        let bits: u64 = zs.iter().map(|&z| u64::from(k) + u64::from(u128::from(z) >= u)).sum();
-        consider(Form::Bounded(max), 1 + uvarint_len(max) + bits.div_ceil(8) as usize);
-        consider(Form::Sparse, sparse_len(zs));
-        best
-    }
 
     proptest! {
         #[test]

@@ -1,8 +1,8 @@
 //! The exhaustive chooser as a test oracle: the encoder as it was before sealing sized candidates instead
 //! of writing them. It trial-encodes `Xor`, `Constant` and both decimal orders at every candidate scale
 //! into fresh buffers and keeps the first smallest, and sizes both coded timestamp encodings by writing
-//! their residual blocks. The fast encoder must produce exactly its bytes (so never a bigger chunk); the
-//! residual-block planner has its own oracle in `residuals.rs`.
+//! their residual blocks, each planned by the per-form search `residuals::plan_exhaustive`. The fast
+//! encoder must produce exactly its bytes (so never a bigger chunk). `timing.rs` times both.
 
 use super::super::bits::{put_uvarint, put_varint, zigzag};
 use super::super::{Encoding, chunk_meta};
@@ -71,7 +71,7 @@ fn encode_ts(t: &[i64], out: &mut Vec<u8>) -> TsEncoding {
     ts::dod_residuals(t, dod_step, &mut dod_residuals);
     let mut dod = Vec::new();
     put_varint(&mut dod, dod_step.wrapping_sub(base));
-    residuals::encode(&dod_residuals, &mut dod);
+    residuals::encode_exhaustive(&dod_residuals, &mut dod);
 
     let step = ts::grid_step(t, dod_step);
     let mut kept: Vec<i64> = ts::grid_residuals(t, step, 0)
@@ -87,7 +87,7 @@ fn encode_ts(t: &[i64], out: &mut Vec<u8>) -> TsEncoding {
     let mut grid = Vec::new();
     put_varint(&mut grid, step.wrapping_sub(base));
     put_varint(&mut grid, offset);
-    residuals::encode(&grid_residuals, &mut grid);
+    residuals::encode_exhaustive(&grid_residuals, &mut grid);
     if grid.len() < dod.len() {
         out.extend_from_slice(&grid);
         TsEncoding::Grid
@@ -97,8 +97,8 @@ fn encode_ts(t: &[i64], out: &mut Vec<u8>) -> TsEncoding {
     }
 }
 
-/// A whole chunk, chosen exhaustively.
-fn encode_chunk_exhaustive(t: &[i64], vs: &[f64]) -> Vec<u8> {
+/// A whole chunk, chosen exhaustively (the sealing encoder as it was).
+pub(super) fn encode_chunk_exhaustive(t: &[i64], vs: &[f64]) -> Vec<u8> {
     let mut out = vec![FORMAT_VERSION, 0];
     put_uvarint(&mut out, t.len() as u64);
     put_varint(&mut out, t[0]);
