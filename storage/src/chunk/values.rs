@@ -4,8 +4,9 @@
 //! kept, by exact size, but only the winner is written: the XOR and exceptions sizes are counted without
 //! writing them, every value's minimal scale and scaled integer are found once, the scaled column is
 //! built once per candidate scale and serves both difference orders, and residual blocks are sized by
-//! [`residuals::plan`]. A candidate whose fixed part (exceptions and header fields) already reaches the
-//! best size so far is dropped before its residuals are computed. Ties go to the earlier candidate in
+//! [`residuals::plan_below`]. A candidate whose fixed part (exceptions and header fields) already reaches
+//! the best size so far is dropped before its residuals are computed, and one whose residuals' lower
+//! bound reaches it before they are costed. Ties go to the earlier candidate in
 //! the order `Xor`, `Constant`, then the scales best first with `DecimalDelta` before
 //! `DecimalDoubleDelta`, so the section is byte for byte what trial-encoding every candidate and keeping
 //! the first smallest gives (the tests keep that exhaustive chooser as an oracle). Buffers live in a
