@@ -126,6 +126,7 @@ pub(crate) struct BitWriter {
 
 impl BitWriter {
     /// An empty writer.
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
         Self::default()
     }
@@ -183,7 +184,25 @@ impl BitWriter {
         &self.buf
     }
 
+    /// A writer that appends to the bytes already in `buf` (taken, e.g., with `std::mem::take` from the
+    /// output buffer and given back by [`BitWriter::finish`]), so that sealing writes its bit streams in
+    /// place instead of into a fresh buffer that is then copied. [`BitWriter::bit_len`] counts `buf`'s
+    /// bytes too.
+    pub(crate) fn resume(buf: Vec<u8>) -> Self {
+        Self { buf, acc: 0, nbits: 0 }
+    }
+
+    /// Pads with zero bits to a byte boundary and returns the buffer (with whatever it held before).
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        let (word, nbits) = self.tail();
+        let nbytes = nbits.div_ceil(8) as usize;
+        self.buf
+            .extend_from_slice(word.to_be_bytes().get(..nbytes).unwrap_or_default());
+        self.buf
+    }
+
     /// Pads with zero bits to a byte boundary and appends everything to `out`.
+    #[cfg(test)]
     pub(crate) fn finish_into(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.buf);
         let (word, nbits) = self.tail();
@@ -380,7 +399,9 @@ pub(crate) fn rice_read(r: &mut BitReader<'_>, k: u32) -> Result<u64> {
     }
 }
 
-/// The Rice parameter minimising the coded size of `zs`, and that size in bits.
+/// The Rice parameter minimising the coded size of `zs`, and that size in bits: the search the residual
+/// block planner used before it costed all parameters in one pass (kept as its test oracle).
+#[cfg(test)]
 pub(crate) fn best_rice_k(zs: &[u64]) -> (u32, u64) {
     if zs.is_empty() {
         return (0, 0);

@@ -10,8 +10,8 @@
 //! Timestamps are `Regular` (nothing stored), `DeltaOfDelta` or `Grid` (residual blocks: Rice, zero-flagged
 //! Rice, bounded or sparse, whichever is smallest); values are
 //! `Xor` (Gorilla), `Constant`, or scaled decimal integers (`DecimalDelta`, `DecimalDoubleDelta`) with
-//! exceptions for NaN/±Inf/-0.0. [`encode_chunk`] measures every applicable encoding and keeps the
-//! smallest. Every `f64` round-trips bit-exact.
+//! exceptions for NaN/±Inf/-0.0. [`encode_chunk`] sizes every applicable encoding exactly and writes
+//! only the smallest (`ts.rs`, `values.rs`). Every `f64` round-trips bit-exact.
 //!
 //! [`HeadChunk`] is the head's cheap append-only form (delta-of-delta timestamps in fixed buckets; XOR or
 //! scaled-decimal values), re-encoded by [`HeadChunk::seal`].
@@ -23,12 +23,15 @@ mod exceptions;
 mod head;
 mod residuals;
 mod ts;
+mod values;
 mod xor;
 
 #[cfg(test)]
 mod tests;
 
 pub use head::HeadChunk;
+
+use std::cell::RefCell;
 
 use crate::{Error, Result};
 use bits::{ByteReader, corrupt, put_uvarint, put_varint};
@@ -153,41 +156,16 @@ fn validate_input(ts: &[i64], vs: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// Encodes the value column with the smallest encoding into `out`.
-fn encode_values(vs: &[f64], out: &mut Vec<u8>) -> Encoding {
-    let mut buf = Vec::new();
-    let constant = constant::encode(vs, &mut buf);
-    // XOR of a constant column: the first value's 8 bytes and one bit per further sample.
-    let xor_of_constant = 8 + vs.len().saturating_sub(1).div_ceil(8);
-    if constant == Some(0) && buf.len() <= xor_of_constant {
-        // Nothing beats this: a decimal encoding needs the same scaled value plus at least its
-        // multiplier and residual-block bytes, so only XOR could, and it does not.
-        out.extend_from_slice(&buf);
-        return Encoding::Constant;
-    }
-    let mut best = (Encoding::Xor, Vec::new());
-    xor::encode(vs, &mut best.1);
-    let mut consider = |encoding: Encoding, bytes: Vec<u8>| {
-        if bytes.len() < best.1.len() {
-            best = (encoding, bytes);
-        }
-    };
-    if constant.is_some() {
-        consider(Encoding::Constant, buf);
-    }
-    let scales: Vec<Option<u8>> = vs.iter().map(|&v| decimal::min_scale(v)).collect();
-    for scale in decimal::candidate_scales(&scales) {
-        for (encoding, order) in [
-            (Encoding::DecimalDelta, decimal::Order::Delta),
-            (Encoding::DecimalDoubleDelta, decimal::Order::DoubleDelta),
-        ] {
-            let mut buf = Vec::new();
-            decimal::encode(vs, &scales, scale, order, &mut buf);
-            consider(encoding, buf);
-        }
-    }
-    out.extend_from_slice(&best.1);
-    best.0
+/// Sealing buffers of one thread, reused from chunk to chunk (sealing runs on the ingest threads, so a
+/// buffer per thread needs no locking).
+#[derive(Debug, Default)]
+struct Scratch {
+    ts: ts::Scratch,
+    values: values::Scratch,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// Encodes a whole chunk (`ts` strictly increasing, same length as `vs`, `1..=MAX_SAMPLES` samples) into
@@ -211,8 +189,20 @@ pub fn encode_chunk_into(ts: &[i64], vs: &[f64], out: &mut Vec<u8>) -> Result<()
     put_uvarint(out, ts.len() as u64);
     put_varint(out, min_t);
     put_uvarint(out, max_t.wrapping_sub(min_t) as u64);
-    let ts_encoding = ts::encode(ts, out);
-    let encoding = encode_values(vs, out);
+    let (ts_encoding, encoding) = SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut sc) => {
+            let sc = &mut *sc;
+            let encodings = (ts::encode(ts, &mut sc.ts, out), values::encode(vs, &mut sc.values, out));
+            sc.ts.trim();
+            sc.values.trim();
+            encodings
+        }
+        // Not reachable (encoding does not re-enter itself), but fresh buffers are always correct.
+        Err(_) => {
+            let mut sc = Scratch::default();
+            (ts::encode(ts, &mut sc.ts, out), values::encode(vs, &mut sc.values, out))
+        }
+    });
     if let Some(b) = out.get_mut(encoding_at) {
         *b = (ts_encoding.id() << 4) | encoding.id();
     }

@@ -4,7 +4,9 @@
 //! right code for uniform jitter and all-zero runs), or a sparse list of the non-zero ones. Shared by the
 //! coded timestamp encodings and the decimal value encodings.
 
-use super::bits::{BitReader, BitWriter, ByteReader, best_rice_k, corrupt, put_uvarint, rice_read, rice_write};
+use super::bits::{
+    BitReader, BitWriter, ByteReader, RICE_MAX_Q, corrupt, put_uvarint, rice_cost, rice_read, rice_write,
+};
 use crate::Result;
 
 /// Mode bytes: Rice with parameter `k` is `RICE + k`, zero-flagged Rice is `ZERO_FLAG + k` (`k <= 63`).
@@ -16,25 +18,8 @@ const BOUNDED: u8 = 128;
 const SPARSE: u8 = 129;
 
 /// Length of `v` as a uvarint.
-fn uvarint_len(v: u64) -> usize {
+pub(crate) fn uvarint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros()).div_ceil(7) as usize
-}
-
-/// Exact size of the sparse form of `zs`.
-fn sparse_len(zs: &[u64]) -> usize {
-    let mut len = 1;
-    let mut nz = 0u64;
-    let mut gap = 0u64;
-    for &z in zs {
-        if z == 0 {
-            gap += 1;
-        } else {
-            len += uvarint_len(gap) + uvarint_len(z);
-            nz += 1;
-            gap = 0;
-        }
-    }
-    len + uvarint_len(nz)
 }
 
 /// Truncated binary code for `[0, max]`: `(k, u)` where values below `u` take `k` bits, the others `k+1`.
@@ -46,71 +31,300 @@ fn truncated_binary(max: u64) -> (u32, u128) {
     (k, u)
 }
 
-/// Bits of the bounded form of `zs` (all `<= max`).
-fn bounded_bits(zs: &[u64], max: u64) -> u64 {
-    let (k, u) = truncated_binary(max);
-    zs.iter().map(|&z| u64::from(k) + u64::from(u128::from(z) >= u)).sum()
-}
-
-/// One form of a block, with its exact size in bytes.
-#[derive(Debug, Clone, Copy)]
-enum Form {
+/// One form of a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Rice with this parameter.
     Rice(u32),
+    /// Zero flag, then Rice with this parameter.
     ZeroFlag(u32),
+    /// Truncated binary in `[0, max]`.
     Bounded(u64),
+    /// Sparse list.
     Sparse,
 }
 
-/// The smallest form of a block and its size.
-fn plan(zs: &[u64]) -> (Form, usize) {
-    let (k, bits) = best_rice_k(zs);
-    let mut best = (Form::Rice(k), 1 + bits.div_ceil(8) as usize);
+/// The form a block is written in and its exact size in bytes, from [`plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// The smallest form.
+    pub(crate) form: Form,
+    /// Its size in bytes, mode byte included.
+    pub(crate) len: usize,
+}
+
+/// Bits of the Rice code with parameter `k` over the coded values: every `z` (`zero_flag` false), or
+/// `z - 1` of the non-zero ones (`zero_flag` true; `count` of them). `max_w` is the largest coded value.
+/// When no quotient reaches the escape, the cost is `Σ (w >> k) + count × (1 + k)`: a shift and an add
+/// per value instead of the full [`rice_cost`].
+fn rice_bits(zs: &[u64], zero_flag: bool, count: u64, max_w: u64, k: u32) -> u64 {
+    if max_w >> k < u64::from(RICE_MAX_Q) {
+        // Each quotient is below 24 and there are at most 2^32 values: no overflow.
+        let unary: u64 = if zero_flag {
+            zs.iter().map(|&z| z.saturating_sub(1) >> k).sum()
+        } else {
+            zs.iter().map(|&z| z >> k).sum()
+        };
+        unary + count * (1 + u64::from(k))
+    } else if zero_flag {
+        zs.iter().filter(|&&z| z != 0).map(|&z| rice_cost(z - 1, k)).sum()
+    } else {
+        zs.iter().map(|&z| rice_cost(z, k)).sum()
+    }
+}
+
+/// The Rice parameter minimising [`rice_bits`] and that size in bits, searched as the format's encoder
+/// always has: `log2(mean) - 3 ..= log2(mean) + 2` (clamped to `0..=63`; for geometric data the optimum
+/// is near `log2(mean)`), then `0`; the first smallest wins. `sum` is the sum of the coded values.
+///
+/// The ascending scan stops early when no later parameter can be strictly smaller: every coded value
+/// costs at least `1 + k` bits, and without escapes the cost is convex in `k` (going from `k` to `k + 1`
+/// saves `Σ ceil((w >> k) / 2)`, which shrinks as `k` grows, and costs `count`), so once a step does not
+/// improve, none after it does.
+fn best_k(zs: &[u64], zero_flag: bool, count: u64, sum: u128, max_w: u64) -> (u32, u64) {
+    let mean = if count == 0 {
+        0
+    } else {
+        (sum / u128::from(count)) as u64
+    };
+    let centre = 64 - mean.leading_zeros();
+    let lo = centre.saturating_sub(3);
+    let hi = (centre + 2).min(63);
+    let convex = max_w >> lo < u64::from(RICE_MAX_Q);
+    let mut best = (0, u64::MAX);
+    for k in lo..=hi {
+        if count.saturating_mul(1 + u64::from(k)) >= best.1 {
+            break;
+        }
+        let cost = rice_bits(zs, zero_flag, count, max_w, k);
+        if cost < best.1 {
+            best = (k, cost);
+        } else if convex {
+            break;
+        }
+    }
+    // Then 0, unless the range started there (a repeat would only tie; ties keep the earlier one).
+    if lo > 0 && count < best.1 {
+        let cost = rice_bits(zs, zero_flag, count, max_w, 0);
+        if cost < best.1 {
+            best = (0, cost);
+        }
+    }
+    best
+}
+
+/// What one cheap pass over a run tells about its forms.
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    n: u64,
+    /// Sum of all values.
+    sum: u128,
+    /// Sum of `z - 1` over the non-zero values.
+    nz_sum: u128,
+    /// Number of non-zero values.
+    nnz: u64,
+    max: u64,
+    /// `Σ (bit length of z + 1)`: no Rice parameter codes `z` in fewer bits (`k >= L` costs `1 + k`;
+    /// `k < L` costs at least `2^(L-1-k) + 1 + k >= L + 1`; the escape `30 + L`).
+    rice_floor_bits: u64,
+    /// The same floor for the zero-flagged form: one flag bit per value, plus at least
+    /// `bitlen(z - 1) + 1` bits per non-zero `z` (never below `rice_floor_bits`).
+    zero_flag_floor_bits: u64,
+}
+
+impl Stats {
+    /// The first pass.
+    fn of(zs: &[u64]) -> Self {
+        let (mut sum, mut nz_sum, mut nnz, mut max) = (0u128, 0u128, 0u64, 0u64);
+        let (mut rice_floor_bits, mut zero_flag_floor_bits) = (0u64, zs.len() as u64);
+        for &z in zs {
+            sum += u128::from(z);
+            max = max.max(z);
+            rice_floor_bits += u64::from(65 - z.leading_zeros());
+            if z != 0 {
+                nz_sum += u128::from(z - 1);
+                nnz += 1;
+                zero_flag_floor_bits += u64::from(65 - (z - 1).leading_zeros());
+            }
+        }
+        Self {
+            n: zs.len() as u64,
+            sum,
+            nz_sum,
+            nnz,
+            max,
+            rice_floor_bits,
+            zero_flag_floor_bits,
+        }
+    }
+
+    /// The sparse form's size is at least this: its count, then two bytes per non-zero value.
+    fn sparse_floor(&self) -> usize {
+        1 + uvarint_len(self.nnz) + 2 * self.nnz as usize
+    }
+
+    /// No form of the block is smaller than this many bytes.
+    fn lower_bound(&self) -> usize {
+        let rice = 1 + self.rice_floor_bits.div_ceil(8) as usize;
+        let (tb_k, _) = truncated_binary(self.max);
+        let bounded = 1 + uvarint_len(self.max) + (self.n * u64::from(tb_k)).div_ceil(8) as usize;
+        rice.min(bounded).min(self.sparse_floor())
+    }
+}
+
+/// Exact size of the sparse form of `zs`.
+fn sparse_len(zs: &[u64]) -> usize {
+    let (mut len, mut nnz, mut gap) = (1usize, 0u64, 0u64);
+    for &z in zs {
+        if z == 0 {
+            gap += 1;
+        } else {
+            len += uvarint_len(gap) + uvarint_len(z);
+            nnz += 1;
+            gap = 0;
+        }
+    }
+    len + uvarint_len(nnz)
+}
+
+/// The smallest form of a block and its exact size: a cheap first pass gathers sums, the maximum and
+/// lower bounds of each form's size; then the bounded form is sized exactly, and the sparse form and
+/// the Rice parameters of both Rice forms only where their lower bound says they could still win. Ties
+/// go to the earlier form in the order Rice, zero-flagged Rice, bounded, sparse (and to the earlier Rice
+/// parameter), as the exhaustive search in `tests` does.
+pub(crate) fn plan(zs: &[u64]) -> Plan {
+    finish(zs, &Stats::of(zs))
+}
+
+/// [`plan`] of `zs` if its size is below `limit` bytes, else `None`; when the first pass's lower bound
+/// already reaches `limit`, the costly second pass is skipped.
+pub(crate) fn plan_below(zs: &[u64], limit: usize) -> Option<Plan> {
+    let stats = Stats::of(zs);
+    if stats.lower_bound() >= limit {
+        return None;
+    }
+    let plan = finish(zs, &stats);
+    (plan.len < limit).then_some(plan)
+}
+
+/// The rest of [`plan`] after the first pass.
+fn finish(zs: &[u64], st: &Stats) -> Plan {
+    let n = st.n;
+    let (tb_k, tb_u) = truncated_binary(st.max);
+    // Values from `u` on take the long code; `u <= max + 1`, so it only exceeds `u64` when nothing does.
+    let long_codes = u64::try_from(tb_u).map_or(0, |u| zs.iter().filter(|&&z| z >= u).count() as u64);
+    let bounded = Plan {
+        form: Form::Bounded(st.max),
+        len: 1 + uvarint_len(st.max) + (n * u64::from(tb_k) + long_codes).div_ceil(8) as usize,
+    };
+    // Sparse comes last: it needs to be strictly smaller than bounded to win.
+    let sparse = (st.sparse_floor() < bounded.len).then(|| Plan {
+        form: Form::Sparse,
+        len: sparse_len(zs),
+    });
+    // The Rice forms come first: each wins if it is at most the later forms' sizes.
+    let later = sparse.map_or(bounded.len, |s| s.len.min(bounded.len));
+    let rice = (1 + st.rice_floor_bits.div_ceil(8) as usize <= later).then(|| {
+        let (k, bits) = best_k(zs, false, n, st.sum, st.max);
+        Plan {
+            form: Form::Rice(k),
+            len: 1 + bits.div_ceil(8) as usize,
+        }
+    });
+    // The zero-flagged form only competes when some residual is zero; it codes `z - 1` of the others,
+    // and must be strictly smaller than Rice.
+    let zero_flag_floor = 1 + st.zero_flag_floor_bits.div_ceil(8) as usize;
+    let zero_flag =
+        (st.nnz < n && zero_flag_floor <= later && rice.is_none_or(|r| zero_flag_floor < r.len)).then(|| {
+            let (k, bits) = best_k(zs, true, st.nnz, st.nz_sum, st.max.saturating_sub(1));
+            Plan {
+                form: Form::ZeroFlag(k),
+                len: 1 + (bits + n).div_ceil(8) as usize,
+            }
+        });
+    let mut best = bounded;
+    for plan in [rice, zero_flag, Some(bounded), sparse].into_iter().flatten().rev() {
+        // Backwards with `<=`: the earliest of the smallest wins.
+        if plan.len <= best.len {
+            best = plan;
+        }
+    }
+    best
+}
+
+/// Exact encoded size of `zs` as a residual block.
+#[cfg(test)]
+pub(crate) fn encoded_len(zs: &[u64]) -> usize {
+    plan(zs).len
+}
+
+/// Appends `zs` as a residual block in its smallest form.
+#[cfg(test)]
+pub(crate) fn encode(zs: &[u64], out: &mut Vec<u8>) {
+    encode_planned(zs, plan(zs).form, out);
+}
+
+/// The search as it was before [`plan`]: every form and Rice parameter costed in its own pass. The test
+/// oracle of [`plan`] and of the chunk chooser.
+#[cfg(test)]
+pub(crate) fn plan_exhaustive(zs: &[u64]) -> Plan {
+    let (k, bits) = super::bits::best_rice_k(zs);
+    let mut best = Plan {
+        form: Form::Rice(k),
+        len: 1 + bits.div_ceil(8) as usize,
+    };
     let mut consider = |form: Form, len: usize| {
-        if len < best.1 {
-            best = (form, len);
+        if len < best.len {
+            best = Plan { form, len };
         }
     };
     let nonzero: Vec<u64> = zs.iter().filter(|&&z| z != 0).map(|&z| z - 1).collect();
     if nonzero.len() < zs.len() {
-        let (k, bits) = best_rice_k(&nonzero);
-        let total = bits + zs.len() as u64;
-        consider(Form::ZeroFlag(k), 1 + total.div_ceil(8) as usize);
+        let (k, bits) = super::bits::best_rice_k(&nonzero);
+        consider(Form::ZeroFlag(k), 1 + (bits + zs.len() as u64).div_ceil(8) as usize);
     }
     let max = zs.iter().copied().max().unwrap_or(0);
-    let bits = bounded_bits(zs, max);
+    let (k, u) = truncated_binary(max);
+    let bits: u64 = zs.iter().map(|&z| u64::from(k) + u64::from(u128::from(z) >= u)).sum();
     consider(Form::Bounded(max), 1 + uvarint_len(max) + bits.div_ceil(8) as usize);
     consider(Form::Sparse, sparse_len(zs));
     best
 }
 
-/// Exact encoded size of `zs` as a residual block.
-pub(crate) fn encoded_len(zs: &[u64]) -> usize {
-    plan(zs).1
+/// Appends `zs` as a residual block in the form [`plan_exhaustive`] picks (the same as [`encode`]'s).
+#[cfg(test)]
+pub(crate) fn encode_exhaustive(zs: &[u64], out: &mut Vec<u8>) {
+    encode_planned(zs, plan_exhaustive(zs).form, out);
 }
 
-/// Appends `zs` as a residual block in its smallest form.
-pub(crate) fn encode(zs: &[u64], out: &mut Vec<u8>) {
-    let mut w = BitWriter::new();
-    match plan(zs).0 {
+/// Appends `zs` as a residual block in `form` (which [`plan`] chose for exactly these `zs`). Bit streams
+/// are written straight into `out`.
+pub(crate) fn encode_planned(zs: &[u64], form: Form, out: &mut Vec<u8>) {
+    match form {
         Form::Rice(k) => {
             out.push(RICE + k as u8);
+            let mut w = BitWriter::resume(std::mem::take(out));
             for &z in zs {
                 rice_write(&mut w, z, k);
             }
+            *out = w.finish();
         }
         Form::ZeroFlag(k) => {
             out.push(ZERO_FLAG + k as u8);
+            let mut w = BitWriter::resume(std::mem::take(out));
             for &z in zs {
                 w.write_bit(z != 0);
                 if z != 0 {
                     rice_write(&mut w, z - 1, k);
                 }
             }
+            *out = w.finish();
         }
         Form::Bounded(max) => {
             out.push(BOUNDED);
             put_uvarint(out, max);
             let (k, u) = truncated_binary(max);
+            let mut w = BitWriter::resume(std::mem::take(out));
             for &z in zs {
                 let z = u128::from(z);
                 if z < u {
@@ -122,6 +336,7 @@ pub(crate) fn encode(zs: &[u64], out: &mut Vec<u8>) {
                     w.write_bits(code as u64, k);
                 }
             }
+            *out = w.finish();
         }
         Form::Sparse => {
             out.push(SPARSE);
@@ -136,10 +351,8 @@ pub(crate) fn encode(zs: &[u64], out: &mut Vec<u8>) {
                     gap = 0;
                 }
             }
-            return;
         }
     }
-    w.finish_into(out);
 }
 
 /// Reads a residual block value by value; the caller asks for exactly as many values as were written.
@@ -320,6 +533,18 @@ mod tests {
 
     proptest! {
         #[test]
+        fn fused_plan_matches_exhaustive(zs in proptest::collection::vec(
+            prop_oneof![6 => Just(0u64), 2 => 0u64..20, 2 => 0u64..5000, 1 => any::<u64>().prop_map(|z| z >> (z % 64))],
+            0..300)) {
+            let exact = plan_exhaustive(&zs);
+            prop_assert_eq!(plan(&zs), exact);
+            prop_assert!(Stats::of(&zs).lower_bound() <= exact.len);
+            for limit in [0, 1, exact.len, exact.len + 1, usize::MAX] {
+                prop_assert_eq!(plan_below(&zs, limit), (exact.len < limit).then_some(exact));
+            }
+        }
+
+        #[test]
         fn block_round_trip(zs in proptest::collection::vec(
             prop_oneof![6 => Just(0u64), 2 => 0u64..20, 1 => any::<u64>()], 0..300)) {
             let mut out = vec![9];
@@ -334,6 +559,13 @@ mod tests {
             }
             rr.finish(&mut r).unwrap();
             prop_assert_eq!(r.rest(), &[0xaa][..]);
+        }
+    }
+
+    #[test]
+    fn plan_handles_the_largest_residuals() {
+        for zs in [vec![u64::MAX; 3], vec![0, u64::MAX, 1, 0], vec![u64::MAX - 1, 24, 0]] {
+            assert_eq!(plan(&zs), plan_exhaustive(&zs));
         }
     }
 

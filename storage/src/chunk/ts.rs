@@ -8,25 +8,51 @@ use super::residuals::{self, ResidualReader};
 use crate::Result;
 
 /// The wrapping differences of consecutive timestamps.
-fn intervals(ts: &[i64]) -> impl Iterator<Item = i64> + '_ {
+pub(super) fn intervals(ts: &[i64]) -> impl Iterator<Item = i64> + '_ {
     ts.iter().zip(ts.iter().skip(1)).map(|(a, b)| b.wrapping_sub(*a))
 }
 
-/// The median of the chunk's intervals (wrapping differences): the delta-of-delta `step`.
-fn median_step(ts: &[i64]) -> i64 {
-    let mut deltas: Vec<i64> = intervals(ts).collect();
-    let mid = deltas.len() / 2;
-    if deltas.is_empty() {
+/// Buffers reused from chunk to chunk; their contents mean nothing between calls.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// Intervals or grid residuals, for medians.
+    work: Vec<i64>,
+    /// Zig-zagged delta-of-delta residuals.
+    dod: Vec<u64>,
+    /// Zig-zagged grid residuals.
+    grid: Vec<u64>,
+}
+
+impl Scratch {
+    /// Releases buffers that a very long chunk grew.
+    pub(crate) fn trim(&mut self) {
+        /// Capacity (elements) kept between chunks: a few default-sized chunks.
+        const KEEP: usize = 1024;
+        if self.work.capacity() > KEEP {
+            self.work = Vec::new();
+        }
+        for v in [&mut self.dod, &mut self.grid] {
+            if v.capacity() > KEEP {
+                *v = Vec::new();
+            }
+        }
+    }
+}
+
+/// The median (element of rank `len / 2`) of `xs`, reordering them; 0 when empty.
+fn median(xs: &mut [i64]) -> i64 {
+    let mid = xs.len() / 2;
+    if xs.is_empty() {
         return 0;
     }
-    *deltas.select_nth_unstable(mid).1
+    *xs.select_nth_unstable(mid).1
 }
 
 /// The grid's `step`: each sample is assigned a slot (its offset from `t_0` in median intervals, so
 /// missed scrapes skip slots), then the step is the least-squares slope of time over slot, rounded. For
 /// jittered scrapes this recovers the configured interval exactly, where the median interval can be off
 /// by a millisecond or two and the error would accumulate along the chunk.
-fn grid_step(ts: &[i64], median: i64) -> i64 {
+pub(super) fn grid_step(ts: &[i64], median: i64) -> i64 {
     let Some(&t0) = ts.first() else {
         return median;
     };
@@ -36,52 +62,66 @@ fn grid_step(ts: &[i64], median: i64) -> i64 {
     let (mut sxy, mut sxx) = (0f64, 0f64);
     for &t in ts {
         let x = t.wrapping_sub(t0) as f64;
-        let slot = (x / median as f64).round();
+        let slot = round_f64(x / median as f64);
         sxy += slot * x;
         sxx += slot * slot;
     }
     if sxx > 0.0 { (sxy / sxx).round() as i64 } else { median }
 }
 
+/// `x.round()` (half away from zero) for every `f64`, without the libm call `f64::round` is on x86-64
+/// without SSE4.1: from `2^52` on (and for NaN and ±Inf) `x` is its own rounding; below, `x as i64`
+/// truncates exactly and `x - trunc(x)` is exact.
+#[inline]
+fn round_f64(x: f64) -> f64 {
+    if !(x.abs() < 4_503_599_627_370_496.0) {
+        return x;
+    }
+    let t = x as i64 as f64;
+    let frac = x - t;
+    let r = if frac >= 0.5 {
+        t + 1.0
+    } else if frac <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    };
+    r.copysign(x)
+}
+
 /// Whether the grid re-anchors after residual `r` (a gap or a phase change).
 #[inline]
-fn reanchors(r: i64, step: i64) -> bool {
+pub(super) fn reanchors(r: i64, step: i64) -> bool {
     r.unsigned_abs() > step.unsigned_abs() / 2
 }
 
-/// Zig-zagged delta-of-delta residuals of the inner samples `1..n-1`.
-fn dod_residuals(ts: &[i64], step: i64) -> Vec<u64> {
+/// Zig-zagged delta-of-delta residuals of the inner samples `1..n-1`, into `zs`.
+pub(super) fn dod_residuals(ts: &[i64], step: i64, zs: &mut Vec<u64>) {
     let inner = ts.len().saturating_sub(2);
-    let mut zs = Vec::with_capacity(inner);
+    zs.clear();
     let mut d_prev = step;
     for d in intervals(ts).take(inner) {
         zs.push(zigzag(d.wrapping_sub(d_prev)));
         d_prev = d;
     }
-    zs
 }
 
-/// Grid residuals of the inner samples (signed), following the re-anchoring rule.
-fn grid_residuals(ts: &[i64], step: i64, offset: i64) -> Vec<i64> {
+/// Grid residuals (signed) of the inner samples, following the re-anchoring rule, in order.
+pub(super) fn grid_residuals(ts: &[i64], step: i64, offset: i64) -> impl Iterator<Item = i64> + '_ {
     let inner = ts.len().saturating_sub(2);
-    let mut rs = Vec::with_capacity(inner);
-    let Some(&t0) = ts.first() else {
-        return rs;
-    };
-    let mut g = t0.wrapping_add(offset);
-    for &t in ts.iter().skip(1).take(inner) {
+    let mut g = ts.first().copied().unwrap_or(0).wrapping_add(offset);
+    ts.iter().skip(1).take(inner).map(move |&t| {
         g = g.wrapping_add(step);
         let r = t.wrapping_sub(g);
         if reanchors(r, step) {
             g = t.wrapping_add(offset);
         }
-        rs.push(r);
-    }
-    rs
+        r
+    })
 }
 
 /// Whether all intervals equal `span / (n-1)` exactly.
-fn is_regular(ts: &[i64]) -> bool {
+pub(super) fn is_regular(ts: &[i64]) -> bool {
     let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
         return true;
     };
@@ -99,18 +139,20 @@ fn is_regular(ts: &[i64]) -> bool {
 
 /// The step every coded mode predicts from the header alone, `span / (count-1)`, so that only a small
 /// adjustment needs storing.
-fn base_step(min_t: i64, max_t: i64, count: usize) -> i64 {
+pub(super) fn base_step(min_t: i64, max_t: i64, count: usize) -> i64 {
     let gaps = count.saturating_sub(1).max(1) as u64;
     (max_t.wrapping_sub(min_t) as u64 / gaps) as i64
 }
 
 /// Length of `v` as a signed varint.
-fn varint_len(v: i64) -> usize {
+pub(super) fn varint_len(v: i64) -> usize {
     (64 - (zigzag(v) | 1).leading_zeros()).div_ceil(7) as usize
 }
 
-/// Encodes the timestamp section with the smallest encoding; returns which one was used.
-pub(crate) fn encode(ts: &[i64], out: &mut Vec<u8>) -> TsEncoding {
+/// Encodes the timestamp section with the smallest encoding; returns which one was used. The coded
+/// encodings are sized without writing them ([`residuals::plan`]) and only the smaller is written
+/// (`Grid` only when strictly smaller).
+pub(crate) fn encode(ts: &[i64], sc: &mut Scratch, out: &mut Vec<u8>) -> TsEncoding {
     let (Some(&min_t), Some(&max_t)) = (ts.first(), ts.last()) else {
         return TsEncoding::Regular;
     };
@@ -119,34 +161,36 @@ pub(crate) fn encode(ts: &[i64], out: &mut Vec<u8>) -> TsEncoding {
     }
     let base = base_step(min_t, max_t, ts.len());
 
-    let dod_step = median_step(ts);
-    let dod = dod_residuals(ts, dod_step);
-    let dod_size = varint_len(dod_step.wrapping_sub(base)) + residuals::encoded_len(&dod);
-
+    // Grid first (with jitter it is the smaller), then delta-of-delta only if it can be as small: it
+    // wins ties.
+    sc.work.clear();
+    sc.work.extend(intervals(ts));
+    let dod_step = median(&mut sc.work);
     let step = grid_step(ts, dod_step);
     // Pass 1 without offset, then centre the residuals on their median.
-    let mut kept: Vec<i64> = grid_residuals(ts, step, 0)
-        .into_iter()
-        .filter(|&r| !reanchors(r, step))
-        .collect();
-    let mid = kept.len() / 2;
-    let offset = if kept.is_empty() {
-        0
-    } else {
-        *kept.select_nth_unstable(mid).1
-    };
-    let grid: Vec<u64> = grid_residuals(ts, step, offset).into_iter().map(zigzag).collect();
-    let grid_size = varint_len(step.wrapping_sub(base)) + varint_len(offset) + residuals::encoded_len(&grid);
+    sc.work.clear();
+    sc.work
+        .extend(grid_residuals(ts, step, 0).filter(|&r| !reanchors(r, step)));
+    let offset = median(&mut sc.work);
+    sc.grid.clear();
+    sc.grid.extend(grid_residuals(ts, step, offset).map(zigzag));
+    let grid_plan = residuals::plan(&sc.grid);
+    let grid_size = varint_len(step.wrapping_sub(base)) + varint_len(offset) + grid_plan.len;
 
-    if grid_size < dod_size {
-        put_varint(out, step.wrapping_sub(base));
-        put_varint(out, offset);
-        residuals::encode(&grid, out);
-        TsEncoding::Grid
-    } else {
-        put_varint(out, dod_step.wrapping_sub(base));
-        residuals::encode(&dod, out);
-        TsEncoding::DeltaOfDelta
+    dod_residuals(ts, dod_step, &mut sc.dod);
+    let dod_head = varint_len(dod_step.wrapping_sub(base));
+    match residuals::plan_below(&sc.dod, (grid_size + 1).saturating_sub(dod_head)) {
+        Some(dod_plan) => {
+            put_varint(out, dod_step.wrapping_sub(base));
+            residuals::encode_planned(&sc.dod, dod_plan.form, out);
+            TsEncoding::DeltaOfDelta
+        }
+        None => {
+            put_varint(out, step.wrapping_sub(base));
+            put_varint(out, offset);
+            residuals::encode_planned(&sc.grid, grid_plan.form, out);
+            TsEncoding::Grid
+        }
     }
 }
 
@@ -217,4 +261,25 @@ pub(crate) fn decode(
         return Err(corrupt("timestamps not strictly increasing"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_f64_matches_round(x in prop_oneof![
+            -1e6f64..1e6,
+            (any::<i32>(), 0u32..4).prop_map(|(m, k)| f64::from(m) / f64::from(2u32.pow(k))),
+            any::<u64>().prop_map(f64::from_bits),
+            Just(-0.0),
+            Just(-0.5),
+            Just(0.49999999999999994),
+            Just(4_503_599_627_370_495.5),
+        ]) {
+            prop_assert_eq!(round_f64(x).to_bits(), x.round().to_bits());
+        }
+    }
 }

@@ -125,7 +125,7 @@ impl XorDecoder {
 
 /// Encodes a whole value column as a sealed `Xor` section.
 pub(crate) fn encode(vs: &[f64], out: &mut Vec<u8>) {
-    let mut w = BitWriter::new();
+    let mut w = BitWriter::resume(std::mem::take(out));
     let mut it = vs.iter();
     if let Some(first) = it.next() {
         let mut enc = XorEncoder::start(&mut w, first.to_bits());
@@ -133,7 +133,35 @@ pub(crate) fn encode(vs: &[f64], out: &mut Vec<u8>) {
             enc.push(&mut w, v.to_bits());
         }
     }
-    w.finish_into(out);
+    *out = w.finish();
+}
+
+/// Exact size of the sealed `Xor` section of `vs`, counted without writing it (the bits
+/// [`XorEncoder::push`] would write, padded to a byte).
+pub(crate) fn encoded_len(vs: &[f64]) -> usize {
+    let mut it = vs.iter();
+    let Some(first) = it.next() else {
+        return 0;
+    };
+    let mut bits = 64u64;
+    let (mut prev, mut leading, mut trailing) = (first.to_bits(), NO_WINDOW, 0u8);
+    for v in it {
+        let x = v.to_bits() ^ prev;
+        prev = v.to_bits();
+        if x == 0 {
+            bits += 1;
+            continue;
+        }
+        let lead = (x.leading_zeros() as u8).min(31);
+        let trail = x.trailing_zeros() as u8;
+        if leading != NO_WINDOW && lead >= leading && trail >= trailing {
+            bits += 2 + 64 - u64::from(leading) - u64::from(trailing);
+        } else {
+            bits += 13 + 64 - u64::from(lead) - u64::from(trail);
+            (leading, trailing) = (lead, trail);
+        }
+    }
+    bits.div_ceil(8) as usize
 }
 
 /// Decodes a sealed `Xor` section of `count` values; returns the bytes consumed.
@@ -147,4 +175,24 @@ pub(crate) fn decode(data: &[u8], count: usize, vs: &mut Vec<f64>) -> Result<usi
         }
     }
     r.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn encoded_len_is_exact(vs in proptest::collection::vec(prop_oneof![
+            4 => (0i64..50).prop_map(|m| m as f64 / 4.0),
+            2 => any::<u64>().prop_map(f64::from_bits),
+            1 => Just(f64::NAN),
+        ], 0..200)) {
+            let mut out = Vec::new();
+            encode(&vs, &mut out);
+            prop_assert_eq!(encoded_len(&vs), out.len());
+        }
+    }
 }

@@ -5,5 +5,7 @@
 mod compression;
 mod corrupt;
 mod golden;
+mod oracle;
 mod roundtrip;
+mod timing;
 pub(crate) mod workload;

@@ -106,7 +106,7 @@ fn timestamps(n: usize) -> impl Strategy<Value = Vec<i64>> {
 }
 
 /// A series of 1..=max samples.
-fn series(max: usize) -> impl Strategy<Value = (Vec<i64>, Vec<f64>)> {
+pub(super) fn series(max: usize) -> impl Strategy<Value = (Vec<i64>, Vec<f64>)> {
     (1..=max)
         .prop_flat_map(|n| (timestamps(n), values(n)))
         .prop_map(|(ts, mut vs)| {
