@@ -148,7 +148,8 @@ fn one_day_of_raw_plus_tiers_agrees_with_raw_kept_forever() {
     let b = Storage::open(ob.clone()).unwrap();
     check(&b, "after reopen");
 
-    // Store A answers from its tiers too when asked, and auto picks them for hourly steps.
+    // Store A answers from its tiers too when asked; auto reads raw wherever raw is kept (all of A's data,
+    // B's last day) and the tiers picked for hourly steps before that.
     let (lo, hi) = (end - 3 * DAY, end - 2 * DAY);
     let (c5, ds) = one(&a, "temp", lo, hi, hints(Aggregate::Count, Resolution::FiveMinutes));
     assert!(ds && c5.values.len() == 24 * 12, "{}", c5.values.len());
@@ -156,6 +157,8 @@ fn one_day_of_raw_plus_tiers_agrees_with_raw_kept_forever() {
     assert!(ds && c1.values.len() == 24);
     assert_eq!(c1.values.iter().sum::<f64>(), c5.values.iter().sum::<f64>());
     let auto = a.plan_selection(lo, now_ms(), &hints(Aggregate::Last, Resolution::Auto));
+    assert!(auto.iter().all(|s| s.tier == 0), "{auto:?}");
+    let auto = b.plan_selection(lo, now_ms(), &hints(Aggregate::Last, Resolution::Auto));
     assert_eq!(auto.first().unwrap().tier, 1, "{auto:?}");
     assert_eq!(
         auto.last().unwrap().tier,

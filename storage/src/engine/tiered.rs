@@ -4,7 +4,8 @@
 //! For time `t`, the preferred tier serves it when it holds `t` (after its retention horizon, before its
 //! completeness watermark); otherwise the finer tiers are tried, finest-but-preferred first, then the coarser
 //! ones. The preferred tier is the one asked for, or with `auto` the coarsest whose resolution is at most a
-//! fifth of the step and of the selector's range.
+//! fifth of the step and of the selector's range — and with `auto`, raw data serves every time raw retention
+//! still keeps, so that answers within raw retention are exact ([`plan_auto_exact`]).
 
 use std::sync::atomic::Ordering;
 
@@ -102,11 +103,50 @@ pub fn plan(preferred: u8, mint: i64, maxt: i64, horizon: [i64; 3], complete_to:
     out
 }
 
+/// [`plan`], except that with [`Resolution::Auto`] raw data serves every time it still holds (from its
+/// retention horizon on), so that answers over data within raw retention are exactly Prometheus' own; the
+/// preferred downsampled tier serves only what raw retention has dropped. An explicit resolution plans as
+/// asked.
+pub fn plan_auto_exact(
+    resolution: Resolution,
+    preferred: u8,
+    mint: i64,
+    maxt: i64,
+    horizon: [i64; 3],
+    complete_to: [i64; 3],
+) -> Vec<Segment> {
+    let raw_from = horizon.first().copied().unwrap_or(i64::MIN);
+    if resolution != Resolution::Auto || preferred == TIER_RAW || raw_from <= mint {
+        return plan(
+            if resolution == Resolution::Auto {
+                TIER_RAW
+            } else {
+                preferred
+            },
+            mint,
+            maxt,
+            horizon,
+            complete_to,
+        );
+    }
+    let mut out = plan(preferred, mint, maxt.min(raw_from - 1), horizon, complete_to);
+    if maxt >= raw_from {
+        for seg in plan(TIER_RAW, raw_from, maxt, horizon, complete_to) {
+            match out.last_mut() {
+                Some(last) if last.tier == seg.tier && last.to.saturating_add(1) == seg.from => last.to = seg.to,
+                _ => out.push(seg),
+            }
+        }
+    }
+    out
+}
+
 impl Storage {
     /// The segments a selection over `[mint, maxt]` with these hints reads.
     pub fn plan_selection(&self, mint: i64, maxt: i64, hints: &SelectHints) -> Vec<Segment> {
         let load = |a: &[std::sync::atomic::AtomicI64; 3]| [0, 1, 2].map(|i| a[i].load(Ordering::Relaxed));
-        plan(
+        plan_auto_exact(
+            hints.resolution,
             preferred_tier(hints),
             mint,
             maxt,
@@ -225,6 +265,25 @@ mod tests {
         assert_eq!(preferred_tier(&hints(Resolution::Auto, 0, 30 * 24 * H)), 2);
         assert_eq!(preferred_tier(&hints(Resolution::Raw, 6 * H, 0)), 0);
         assert_eq!(preferred_tier(&hints(Resolution::OneHour, 0, 0)), 2);
+    }
+
+    #[test]
+    fn auto_reads_raw_wherever_raw_is_kept() {
+        let seg = |tier, from, to| Segment { tier, from, to };
+        // Raw kept from 100 on; 5m and 1h complete up to 200 and 150, kept from 0.
+        let (horizon, complete) = ([100, 0, 0], [i64::MAX, 200, 150]);
+        let auto = |p, lo, hi| plan_auto_exact(Resolution::Auto, p, lo, hi, horizon, complete);
+        assert_eq!(auto(1, 120, 300), vec![seg(0, 120, 300)], "all within raw retention");
+        assert_eq!(auto(1, 0, 300), vec![seg(1, 0, 99), seg(0, 100, 300)]);
+        assert_eq!(auto(2, 0, 300), vec![seg(2, 0, 99), seg(0, 100, 300)]);
+        assert_eq!(auto(2, 0, 50), vec![seg(2, 0, 50)], "all before the raw horizon");
+        // Raw never dropped: raw only.
+        let forever = plan_auto_exact(Resolution::Auto, 2, 0, 300, [i64::MIN, 0, 0], complete);
+        assert_eq!(forever, vec![seg(0, 0, 300)]);
+        // An explicit resolution is planned as asked.
+        let five = plan_auto_exact(Resolution::FiveMinutes, 1, 120, 300, horizon, complete);
+        assert_eq!(five, plan(1, 120, 300, horizon, complete));
+        assert_eq!(five.first().map(|s| s.tier), Some(1));
     }
 
     #[test]
