@@ -20,6 +20,11 @@ const OOO_RANK: u64 = u64::MAX;
 /// Selections of at least twice this many series are read in parallel parts of about this size.
 const PARALLEL_PART_REFS: usize = 1024;
 
+/// How many parts a selection of `refs` series is read in (1: sequentially).
+pub(super) fn parallel_parts(refs: usize) -> usize {
+    (refs / PARALLEL_PART_REFS).clamp(1, rayon::current_num_threads() * 4)
+}
+
 /// A sorted run of samples inside [`Gather`]'s columns.
 #[derive(Clone, Copy)]
 struct Run {
@@ -190,7 +195,7 @@ impl Storage {
         let refs = self.refs_in_range(matchers, mint, maxt);
         // Large selections are read by all cores: each part of the (sorted) refs gets its own iterators, so
         // every iterator still only seeks forward.
-        let parts = (refs.len() / PARALLEL_PART_REFS).clamp(1, rayon::current_num_threads() * 4);
+        let parts = parallel_parts(refs.len());
         let part_len = refs.len().div_ceil(parts).max(1);
         let read: Vec<(u64, SeriesData)> = if parts == 1 {
             self.read_part(&refs, ranges, newest_only)?

@@ -9,6 +9,8 @@
 
 use std::sync::atomic::Ordering;
 
+use rayon::prelude::*;
+
 use super::Storage;
 use super::read::{Cursors, Gather};
 use crate::db::partition::{TIER_1H, TIER_RAW, TIERS};
@@ -173,14 +175,40 @@ impl Storage {
             });
         }
         let refs = self.refs_in_range(matchers, mint, maxt);
+        // As for raw selections: large ones are read in parallel parts, each with its own iterators.
+        let parts = super::read::parallel_parts(refs.len());
+        let read: Result<Vec<(Vec<(u64, SeriesData)>, bool)>> = refs
+            .par_chunks(refs.len().div_ceil(parts).max(1))
+            .map(|part| self.read_tiered_part(part, &segments, hints))
+            .collect();
+        let mut out = Vec::with_capacity(refs.len());
+        let mut downsampled = false;
+        for (series, ds) in read? {
+            out.extend(series);
+            downsampled |= ds;
+        }
+        Ok(Selection {
+            series: self.in_label_order(out),
+            downsampled,
+        })
+    }
+
+    /// Reads the series `refs` (sorted) over `segments`, stitching raw samples and tier windows; also tells
+    /// whether any point came from a tier.
+    fn read_tiered_part(
+        &self,
+        refs: &[u64],
+        segments: &[Segment],
+        hints: &SelectHints,
+    ) -> Result<(Vec<(u64, SeriesData)>, bool)> {
         let mut g = Gather::default();
         let mut cursors: Vec<Option<Cursors<'_>>> = segments
             .iter()
             .map(|s| (s.tier == TIER_RAW).then(|| Cursors::new(self, s.from, s.to)))
             .collect();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(refs.len());
         let mut downsampled = false;
-        for (r, labels) in self.labels_of(&refs) {
+        for (r, labels) in self.labels_of(refs) {
             let mut data = SeriesData {
                 labels,
                 ..Default::default()
@@ -210,10 +238,7 @@ impl Storage {
                 out.push((r, data));
             }
         }
-        Ok(Selection {
-            series: self.in_label_order(out),
-            downsampled,
-        })
+        Ok((out, downsampled))
     }
 }
 
