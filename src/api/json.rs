@@ -9,29 +9,45 @@ use strata_storage::Labels;
 
 /// Appends a timestamp in Prometheus' JSON form.
 pub fn write_timestamp(out: &mut String, t: i64) {
-    let (sign, abs) = if t < 0 {
-        ("-", t.unsigned_abs())
-    } else {
-        ("", t.unsigned_abs())
-    };
-    let _ = write!(out, "{sign}{}", abs / 1000);
+    if t < 0 {
+        out.push('-');
+    }
+    let abs = t.unsigned_abs();
+    let mut buf = itoa::Buffer::new();
+    out.push_str(buf.format(abs / 1000));
     let frac = abs % 1000;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        out.push('.');
+        let digits = buf.format(frac);
+        for _ in digits.len()..3 {
+            out.push('0');
+        }
+        out.push_str(digits);
     }
 }
 
 /// Formats a sample value as Prometheus does (Go `strconv.FormatFloat(v, 'f', -1, 64)`).
 pub fn format_value(v: f64) -> String {
+    let mut s = String::new();
+    write_value(&mut s, v);
+    s
+}
+
+/// Appends a sample value as [`format_value`] formats it.
+pub fn write_value(out: &mut String, v: f64) {
+    /// Integers below this print the same through an integer formatter (no exponent, no fraction).
+    const EXACT_INT: f64 = 9_007_199_254_740_992.0;
     if v.is_nan() {
-        "NaN".to_string()
+        out.push_str("NaN");
     } else if v == f64::INFINITY {
-        "+Inf".to_string()
+        out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
+        out.push_str("-Inf");
+    } else if v.fract() == 0.0 && v.abs() < EXACT_INT && !(v == 0.0 && v.is_sign_negative()) {
+        out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
         // Rust's Display prints the shortest round-tripping digits without an exponent, as Go's 'f', -1 does.
-        format!("{v}")
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -79,7 +95,7 @@ fn write_point(out: &mut String, t: i64, v: f64) {
     out.push('[');
     write_timestamp(out, t);
     out.push_str(",\"");
-    out.push_str(&format_value(v));
+    write_value(out, v);
     out.push_str("\"]");
 }
 
@@ -195,6 +211,22 @@ mod tests {
         assert_eq!(format_value(f64::NAN), "NaN");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_value(-0.0), "-0");
+        assert_eq!(format_value(0.0), "0");
+        // The integer fast path prints what Display prints.
+        let mut x = 1.0f64;
+        for k in 0..2000 {
+            for v in [
+                x,
+                -x,
+                x.floor(),
+                (x * 0.37).floor(),
+                9_007_199_254_740_991.0,
+                9_007_199_254_740_992.0,
+            ] {
+                assert_eq!(format_value(v), format!("{v}"), "{k}: {v}");
+            }
+            x *= 1.02;
+        }
     }
 
     #[test]
