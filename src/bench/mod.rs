@@ -56,6 +56,11 @@ pub struct BenchArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Largest scrape-timestamp jitter in ms (uniform in ±N per sample). Prometheus itself snaps scrape
+    /// timestamps that are within 2 ms of the ideal interval (`--scrape.timestamp-tolerance`), so what a
+    /// real Prometheus remote-writes is closer to 0 than to the default.
+    #[arg(long = "jitter-ms", default_value_t = 25)]
+    pub jitter_ms: i64,
     /// End of the generated data in Unix milliseconds (default: now). Give the same value to runs against
     /// different servers so that they receive identical samples.
     #[arg(long = "end-ms")]
@@ -176,6 +181,7 @@ pub fn build_requests(a: &BenchArgs, now_ms: i64) -> anyhow::Result<(Vec<Shard>,
     let conns = a.connections.max(1);
     let per_shard = series.len().div_ceil(conns);
     let mut rng = Rng::new(a.seed ^ 0x5eed);
+    let jitter_ms = a.jitter_ms.max(0);
     let start = now_ms - steps as i64 * interval;
     let mut shards = Vec::with_capacity(conns);
     let mut total = 0u64;
@@ -200,7 +206,11 @@ pub fn build_requests(a: &BenchArgs, now_ms: i64) -> anyhow::Result<(Vec<Shard>,
                     .map(|s| {
                         (step..step + n)
                             .map(|k| {
-                                let jitter = rng.range(-25, 25);
+                                let jitter = if jitter_ms > 0 {
+                                    rng.range(-jitter_ms, jitter_ms)
+                                } else {
+                                    0
+                                };
                                 (start + k as i64 * interval + jitter, s.step(&mut rng))
                             })
                             .collect()
