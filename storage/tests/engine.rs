@@ -398,3 +398,37 @@ fn fsync_policies_count_fsyncs() {
         assert!(st.metrics().wal_bytes_written > 0);
     }
 }
+
+#[test]
+fn bulk_batches_write_whole_chunks_straight_to_rocksdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Storage::open(opts(dir.path())).unwrap();
+    let mut model = MemStore::new();
+    let l = series("bulk", 0);
+    // 3 whole chunks (120 samples each) and 10 more, in order: the chunks are sealed by the append itself.
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (0..370).map(|k| (k * 15_000, k as f64 * 0.5)))],
+    );
+    let m = st.metrics();
+    assert_eq!(m.chunks_sealed, 3, "{m:?}");
+    check_against(&st, &model, "direct");
+    // The head now holds 10 samples: the next batch fills it sample by sample (no direct write).
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (370..500).map(|k| (k * 15_000, k as f64 * 0.5)))],
+    );
+    assert_eq!(st.metrics().chunks_sealed, 4);
+    // Out of order or unsorted batches take the sample-by-sample path too.
+    append_both(
+        &st,
+        &mut model,
+        &[ws(&l, (0..240).rev().map(|k| (k * 15_000 + 7, -(k as f64))))],
+    );
+    check_against(&st, &model, "mixed");
+    drop(st);
+    let st = Storage::open(opts(dir.path())).unwrap();
+    check_against(&st, &model, "reopened");
+}

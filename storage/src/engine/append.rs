@@ -310,8 +310,62 @@ impl Storage {
     }
 
     /// [`Storage::apply_samples`] on the head state `s` of series `r`, whose shard the caller has locked.
-    /// Returns how many samples were out of order.
+    /// Returns how many samples were out of order. A batch of at least a chunk's worth of samples may have
+    /// its leading whole chunks written straight to RocksDB ([`Storage::seal_direct`]).
     fn apply_to(
+        &self,
+        r: u64,
+        s: &mut HeadSeries,
+        samples: impl Iterator<Item = (i64, f64)>,
+        seg: u64,
+        now: i64,
+    ) -> Result<u64> {
+        if samples.size_hint().0 >= self.opts.chunk_max_samples.max(1) {
+            let all: Vec<(i64, f64)> = samples.collect();
+            let direct = self.seal_direct(r, s, &all)?;
+            let rest = all.get(direct..).unwrap_or_default();
+            return self.apply_each(r, s, rest.iter().copied(), seg, now);
+        }
+        self.apply_each(r, s, samples, seg, now)
+    }
+
+    /// Writes the leading whole chunks of `samples` straight to RocksDB when they are strictly increasing and
+    /// all after the series' newest sample, and the head chunk is empty or full (then sealed first): a bulk
+    /// write skips appending to the head chunk and decoding it again to seal it. The chunks are those the
+    /// head would have sealed (same size and span limits, cut at partition boundaries) and are written under
+    /// the shard lock, so no reader misses them. Returns how many samples were written (0: none).
+    fn seal_direct(&self, r: u64, s: &mut HeadSeries, samples: &[(i64, f64)]) -> Result<usize> {
+        let max = self.opts.chunk_max_samples.max(1);
+        let whole = samples.len() / max * max;
+        let Some(lead) = samples.get(..whole) else {
+            return Ok(0);
+        };
+        let in_order = lead.first().is_some_and(|&(t, _)| t > s.max_t)
+            && lead.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0));
+        if whole == 0 || !in_order {
+            return Ok(0);
+        }
+        if !s.chunk.is_empty() {
+            if s.chunk.len() < max {
+                return Ok(0);
+            }
+            self.seal_chunk(r, s)?;
+        }
+        let ts: Vec<i64> = lead.iter().map(|x| x.0).collect();
+        let vs: Vec<f64> = lead.iter().map(|x| x.1).collect();
+        let n = self.write_chunks(r, &ts, &vs)?;
+        s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+        if let (Some(&(first, _)), Some(&(last, v))) = (lead.first(), lead.last()) {
+            s.note_time(first);
+            s.note_time(last);
+            s.max_t = last;
+            s.max_v = Some(v);
+        }
+        Ok(whole)
+    }
+
+    /// Appends samples one by one to the head chunk or the out-of-order buffer, sealing as they fill.
+    fn apply_each(
         &self,
         r: u64,
         s: &mut HeadSeries,
