@@ -46,8 +46,63 @@ pub fn write_value(out: &mut String, v: f64) {
     } else if v.fract() == 0.0 && v.abs() < EXACT_INT && !(v == 0.0 && v.is_sign_negative()) {
         out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
-        // Rust's Display prints the shortest round-tripping digits without an exponent, as Go's 'f', -1 does.
-        let _ = write!(out, "{v}");
+        write_shortest_f(out, v);
+    }
+}
+
+/// Appends a finite `v` as the shortest digits that round-trip, in positional notation (Go's `'f', -1`,
+/// Rust's `Display`): ryu finds the digits, then its exponent form (`1.5e-7`, `1e21`) is spelled out.
+fn write_shortest_f(out: &mut String, v: f64) {
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(v);
+    let (mantissa, exp) = match s.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (s, 0),
+    };
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let frac = if frac == "0" { "" } else { frac };
+    if neg {
+        out.push('-');
+    }
+    if exp == 0 {
+        out.push_str(int);
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        return;
+    }
+    // Digits without the point; the point goes after `point` of them (may be outside the digits).
+    let digits: String = int.chars().chain(frac.chars()).collect();
+    let digits = digits.trim_start_matches('0');
+    let lead_zeros = (int.len() - int.trim_start_matches('0').len()) as i32;
+    let point = int.len() as i32 - lead_zeros.min(int.len() as i32) + exp;
+    let n = digits.len() as i32;
+    if digits.is_empty() {
+        out.push('0');
+    } else if point <= 0 {
+        out.push_str("0.");
+        for _ in 0..-point {
+            out.push('0');
+        }
+        out.push_str(digits.trim_end_matches('0'));
+    } else if point >= n {
+        out.push_str(digits);
+        for _ in 0..point - n {
+            out.push('0');
+        }
+    } else {
+        let (a, b) = digits.split_at(point as usize);
+        out.push_str(a);
+        let b = b.trim_end_matches('0');
+        if !b.is_empty() {
+            out.push('.');
+            out.push_str(b);
+        }
     }
 }
 
@@ -212,13 +267,45 @@ mod tests {
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_value(-0.0), "-0");
         assert_eq!(format_value(0.0), "0");
+        // ryu's digits, spelled out: the shortest that round-trip (as Display's), in positional notation; where
+        // two shortest candidates are equally close, ryu and Go round to even, Rust's Display does not.
+        assert_eq!(
+            format_value(f64::from_bits(0x4317_9085_685d_83c9)),
+            "1658206780088562.2"
+        );
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = f64::from_bits(state);
+            if v.is_finite() {
+                let (got, display) = (format_value(v), format!("{v}"));
+                assert_eq!(got.parse::<f64>().ok().map(f64::to_bits), Some(v.to_bits()), "{got}");
+                assert!(!got.contains('e') && got.len() <= display.len(), "{got} vs {display}");
+            }
+            let w = (state % 1_000_000) as f64 / 100.0 * if state & 1 == 0 { 1.0 } else { -1e-9 };
+            assert_eq!(format_value(w), format!("{w}"));
+        }
+        for v in [
+            5e-324,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            1e-7,
+            1.5e-7,
+            123.456,
+            1e300,
+            0.1 + 0.2,
+        ] {
+            assert_eq!(format_value(v), format!("{v}"));
+        }
         // The integer fast path prints what Display prints.
         let mut x = 1.0f64;
         for k in 0..2000 {
             for v in [
-                x,
-                -x,
                 x.floor(),
+                -x.floor(),
                 (x * 0.37).floor(),
                 9_007_199_254_740_991.0,
                 9_007_199_254_740_992.0,
