@@ -18,7 +18,7 @@ const HEAD_CHUNK_RANK: u64 = u64::MAX - 1;
 /// Merge rank of the out-of-order buffer: the newest data of all.
 const OOO_RANK: u64 = u64::MAX;
 /// Selections of at least twice this many series are read in parallel parts of about this size.
-const PARALLEL_PART_REFS: usize = 1024;
+const PARALLEL_PART_REFS: usize = 128;
 
 /// How many parts a selection of `refs` series is read in (1: sequentially).
 pub(super) fn parallel_parts(refs: usize) -> usize {
