@@ -155,7 +155,7 @@ pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> E
                 .map(|b| {
                     let first = b * STEP_BLOCK;
                     let len = STEP_BLOCK.min(n - first);
-                    let mut bufs: Vec<Vec<f64>> = vec![Vec::with_capacity(members.len()); len];
+                    let mut bufs: Vec<Vec<f64>> = (0..len).map(|_| Vec::with_capacity(members.len())).collect();
                     let mut drop_name = false;
                     for s in members.iter().filter_map(|&si| input.get(si)) {
                         for (buf, v) in bufs.iter_mut().zip(s.vals.iter().skip(first)) {

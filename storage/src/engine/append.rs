@@ -321,27 +321,26 @@ impl Storage {
         now: i64,
     ) -> Result<u64> {
         if samples.size_hint().0 >= self.opts.chunk_max_samples.max(1) {
-            let all: Vec<(i64, f64)> = samples.collect();
-            let direct = self.seal_direct(r, s, &all)?;
-            let rest = all.get(direct..).unwrap_or_default();
-            return self.apply_each(r, s, rest.iter().copied(), seg, now);
+            let (ts, vs): (Vec<i64>, Vec<f64>) = samples.unzip();
+            let direct = self.seal_direct(r, s, &ts, &vs)?;
+            let rest = ts.iter().zip(&vs).skip(direct).map(|(&t, &v)| (t, v));
+            return self.apply_each(r, s, rest, seg, now);
         }
         self.apply_each(r, s, samples, seg, now)
     }
 
-    /// Writes the leading whole chunks of `samples` straight to RocksDB when they are strictly increasing and
-    /// all after the series' newest sample, and the head chunk is empty or full (then sealed first): a bulk
-    /// write skips appending to the head chunk and decoding it again to seal it. The chunks are those the
-    /// head would have sealed (same size and span limits, cut at partition boundaries) and are written under
-    /// the shard lock, so no reader misses them. Returns how many samples were written (0: none).
-    fn seal_direct(&self, r: u64, s: &mut HeadSeries, samples: &[(i64, f64)]) -> Result<usize> {
+    /// Writes the leading whole chunks of the samples `ts`/`vs` straight to RocksDB when they are strictly
+    /// increasing and all after the series' newest sample, and the head chunk is empty or full (then sealed
+    /// first): a bulk write skips appending to the head chunk and decoding it again to seal it. The chunks are
+    /// those the head would have sealed (same size and span limits, cut at partition boundaries) and are
+    /// written under the shard lock, so no reader misses them. Returns how many samples were written (0: none).
+    fn seal_direct(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64]) -> Result<usize> {
         let max = self.opts.chunk_max_samples.max(1);
-        let whole = samples.len() / max * max;
-        let Some(lead) = samples.get(..whole) else {
+        let whole = ts.len() / max * max;
+        let (Some(ts), Some(vs)) = (ts.get(..whole), vs.get(..whole)) else {
             return Ok(0);
         };
-        let in_order = lead.first().is_some_and(|&(t, _)| t > s.max_t)
-            && lead.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0));
+        let in_order = ts.first().is_some_and(|&t| t > s.max_t) && ts.windows(2).all(|w| matches!(w, [a, b] if a < b));
         if whole == 0 || !in_order {
             return Ok(0);
         }
@@ -351,11 +350,9 @@ impl Storage {
             }
             self.seal_chunk(r, s)?;
         }
-        let ts: Vec<i64> = lead.iter().map(|x| x.0).collect();
-        let vs: Vec<f64> = lead.iter().map(|x| x.1).collect();
-        let n = self.write_chunks(r, &ts, &vs)?;
+        let n = self.write_chunks(r, ts, vs)?;
         s.sealed_chunks = s.sealed_chunks.saturating_add(n);
-        if let (Some(&(first, _)), Some(&(last, v))) = (lead.first(), lead.last()) {
+        if let (Some(&first), Some(&last), Some(&v)) = (ts.first(), ts.last(), vs.last()) {
             s.note_time(first);
             s.note_time(last);
             s.max_t = last;

@@ -209,22 +209,10 @@ impl Storage {
         Ok(self.in_label_order(read))
     }
 
-    /// Puts series read in ascending ref order into label-set order.
+    /// Puts series read into label-set order.
     pub(super) fn in_label_order(&self, read: Vec<(u64, SeriesData)>) -> Vec<SeriesData> {
-        let refs: Vec<u64> = read.iter().map(|(r, _)| *r).collect();
-        debug_assert!(refs.is_sorted());
-        let mut order = refs.clone();
-        self.index.read().sort_by_labels(&mut order);
-        let mut slots: Vec<Option<SeriesData>> = read.into_iter().map(|(_, d)| Some(d)).collect();
-        let mut out = Vec::with_capacity(slots.len());
-        for r in order {
-            if let Ok(i) = refs.binary_search(&r)
-                && let Some(d) = slots.get_mut(i).and_then(Option::take)
-            {
-                out.push(d);
-            }
-        }
-        out
+        let sorted = self.index.read().in_label_order(read, |(r, _)| *r);
+        sorted.into_iter().map(|(_, d)| d).collect()
     }
 
     /// Reads the series `refs` (sorted) in `ranges` with one set of iterators; series without samples there

@@ -266,16 +266,23 @@ impl Index {
     /// Sorts refs by their series' label sets (the order of [`Labels`]), comparing interned symbols by their
     /// rank among the symbols these series use instead of comparing strings. Unknown refs sort first.
     pub fn sort_by_labels(&self, refs: &mut [u64]) {
-        // Each ref's symbol ids laid out once (one lookup of its pairs), replaced by their ranks, then the
-        // refs are ordered by comparing those slices.
-        let mut flat: Vec<u32> = Vec::with_capacity(refs.len() * 8);
-        let mut keys: Vec<(usize, usize, u64)> = Vec::with_capacity(refs.len());
-        for &r in refs.iter() {
+        let sorted = self.in_label_order(refs.to_vec(), |&r| r);
+        refs.copy_from_slice(&sorted);
+    }
+
+    /// Orders `items` by the label sets of their series (`ref_of` names each item's ref), as
+    /// [`Index::sort_by_labels`] orders refs.
+    pub fn in_label_order<T>(&self, items: Vec<T>, ref_of: impl Fn(&T) -> u64) -> Vec<T> {
+        // Each item's symbol ids laid out once (one lookup of its pairs), replaced by their ranks, then the
+        // items are ordered by comparing those slices.
+        let mut flat: Vec<u32> = Vec::with_capacity(items.len() * 8);
+        let mut keys: Vec<(usize, usize, usize)> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
             let start = flat.len();
-            if let Some(pairs) = u32::try_from(r).ok().and_then(|r| self.series.pairs(r)) {
+            if let Some(pairs) = u32::try_from(ref_of(item)).ok().and_then(|r| self.series.pairs(r)) {
                 flat.extend_from_slice(pairs);
             }
-            keys.push((start, flat.len(), r));
+            keys.push((start, flat.len(), i));
         }
         let mut used = flat.clone();
         used.sort_unstable();
@@ -290,11 +297,12 @@ impl Index {
         for id in &mut flat {
             *id = rank.get(*id as usize).copied().unwrap_or(0);
         }
-        let key = |&(a, b, _): &(usize, usize, u64)| flat.get(a..b).unwrap_or(&[]);
+        let key = |&(a, b, _): &(usize, usize, usize)| flat.get(a..b).unwrap_or(&[]);
         keys.sort_unstable_by(|x, y| key(x).cmp(key(y)));
-        for (slot, &(_, _, r)) in refs.iter_mut().zip(&keys) {
-            *slot = r;
-        }
+        let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+        keys.iter()
+            .filter_map(|&(_, _, i)| slots.get_mut(i).and_then(Option::take))
+            .collect()
     }
 
     /// Refs of all series, ascending.
