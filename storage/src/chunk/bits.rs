@@ -311,6 +311,34 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// Reads one truncated binary code with short length `k <= 55`: the next `k` bits if they are below
+    /// `u`, else `k + 1` bits minus `u`.
+    #[inline]
+    pub(crate) fn read_truncated(&mut self, k: u32, u: u64) -> Result<u64> {
+        debug_assert!(k <= 55);
+        if k == 0 {
+            return Ok(0); // a single possible value (u == 1)
+        }
+        if self.avail <= k {
+            self.refill();
+        }
+        if self.avail > k {
+            let w = self.acc >> (63 - k); // the next k + 1 bits
+            let x = w >> 1;
+            let (v, n) = if x < u { (x, k) } else { (w - u, k + 1) };
+            self.acc <<= n;
+            self.avail -= n;
+            return Ok(v);
+        }
+        // Near the end of the input: the long form may not be buffered, the short one may.
+        let x = self.read_small(k)?;
+        if x < u {
+            Ok(x)
+        } else {
+            Ok(((x << 1) | self.read_small(1)?) - u)
+        }
+    }
+
     /// Reads one bit.
     #[inline]
     pub(crate) fn read_bit(&mut self) -> Result<bool> {
@@ -387,8 +415,29 @@ pub(crate) fn rice_write(w: &mut BitWriter, z: u64, k: u32) {
 }
 
 /// Reads one Rice-coded value with parameter `k`.
+///
+/// The common case (quotient below the escape, whole code buffered) is one refill check, one
+/// leading-zero count and two shifts; the rest takes the general path.
 #[inline]
 pub(crate) fn rice_read(r: &mut BitReader<'_>, k: u32) -> Result<u64> {
+    if r.avail < RICE_MAX_Q + 1 + k {
+        r.refill();
+    }
+    // Bits past `avail` are zero in `acc`, so the run of ones counted here never reaches past them.
+    let ones = (!r.acc).leading_zeros();
+    if ones < RICE_MAX_Q && ones + 1 + k <= r.avail {
+        let acc = r.acc << (ones + 1); // ones + 1 <= 24
+        let low = acc.checked_shr(64 - k).unwrap_or(0); // k == 0 reads nothing
+        r.acc = acc.checked_shl(k).unwrap_or(0);
+        r.avail -= ones + 1 + k;
+        return Ok((u64::from(ones) << k) | low);
+    }
+    rice_read_slow(r, k)
+}
+
+/// [`rice_read`] near the end of the input or at the escape.
+#[cold]
+fn rice_read_slow(r: &mut BitReader<'_>, k: u32) -> Result<u64> {
     let q = r.read_unary(RICE_MAX_Q)?;
     if q < RICE_MAX_Q {
         let low = r.read_bits(k)?;

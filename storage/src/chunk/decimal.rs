@@ -263,6 +263,48 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
+/// How a section's regular values are rebuilt from its residuals.
+struct Params {
+    scale: u8,
+    mult: i64,
+    bias: i64,
+    order: Order,
+}
+
+impl Params {
+    /// Pushes `n >= 1` regular values onto `vs`, the first being `m`: residuals are read in blocks, and
+    /// each block is turned into values in a loop specialised for the order.
+    fn regular(&self, res: &mut ResidualReader<'_>, mut m: i64, n: usize, vs: &mut Vec<f64>) -> Result<()> {
+        let Self { scale, mult, bias, order } = *self;
+        vs.reserve(n);
+        vs.push(unscale(m, scale));
+        let mut buf = [0u64; 64];
+        let mut left = n.saturating_sub(1);
+        let mut d = 0i64;
+        while left > 0 {
+            let block = buf.get_mut(..left.min(64)).unwrap_or_default();
+            res.read_into(block)?;
+            match order {
+                Order::Delta => {
+                    for &z in block.iter() {
+                        m = m.wrapping_add(unzigzag(z).wrapping_mul(mult).wrapping_add(bias));
+                        vs.push(unscale(m, scale));
+                    }
+                }
+                Order::DoubleDelta => {
+                    for &z in block.iter() {
+                        d = d.wrapping_add(unzigzag(z).wrapping_mul(mult));
+                        m = m.wrapping_add(d);
+                        vs.push(unscale(m, scale));
+                    }
+                }
+            }
+            left -= block.len();
+        }
+        Ok(())
+    }
+}
+
 /// Decodes a `Decimal*` section of `count` values.
 pub(crate) fn decode(r: &mut ByteReader<'_>, count: usize, order: Order, vs: &mut Vec<f64>) -> Result<()> {
     let list = exceptions::decode(r, count)?;
@@ -274,33 +316,22 @@ pub(crate) fn decode(r: &mut ByteReader<'_>, count: usize, order: Order, vs: &mu
     if scale > MAX_SCALE {
         return Err(corrupt(format!("decimal scale {scale} above {MAX_SCALE}")));
     }
-    let mut m = r.varint()?;
+    let m = r.varint()?;
     let mult = r.uvarint()? as i64;
     let bias = match order {
         Order::Delta => r.varint()?,
         Order::DoubleDelta => 0,
     };
     let mut res = ResidualReader::new(r)?;
-    let mut d = 0i64;
-    let mut first = true;
-    exceptions::merge(
-        count,
-        &list,
-        || {
-            if first {
-                first = false;
-            } else {
-                let step = unzigzag(res.next()?).wrapping_mul(mult);
-                d = match order {
-                    Order::Delta => step.wrapping_add(bias),
-                    Order::DoubleDelta => d.wrapping_add(step),
-                };
-                m = m.wrapping_add(d);
-            }
-            Ok(unscale(m, scale))
-        },
-        vs,
-    )?;
+    let params = Params { scale, mult, bias, order };
+    if list.is_empty() {
+        params.regular(&mut res, m, count, vs)?;
+    } else {
+        let mut regular_vs = Vec::with_capacity(regular);
+        params.regular(&mut res, m, regular, &mut regular_vs)?;
+        let mut it = regular_vs.into_iter();
+        exceptions::merge(count, &list, || it.next().ok_or_else(|| corrupt("too few regular values")), vs)?;
+    }
     res.finish(r)
 }
 
