@@ -350,8 +350,7 @@ impl Storage {
             }
             self.seal_chunk(r, s)?;
         }
-        let n = self.write_chunks(r, ts, vs)?;
-        s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+        self.write_chunks(r, s, ts, vs)?;
         if let (Some(&first), Some(&last), Some(&v)) = (ts.first(), ts.last(), vs.last()) {
             s.note_time(first);
             s.note_time(last);

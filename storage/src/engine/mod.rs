@@ -227,6 +227,9 @@ pub struct Storage {
     next_ref: AtomicU64,
     /// The next chunk seal sequence number.
     next_seq: AtomicU64,
+    /// Bumped after every write of sealed chunks ([`HeadSeries::sealed_epoch`]); readers compare it with the
+    /// epoch their RocksDB iterators were opened at.
+    seal_epoch: AtomicU64,
     closed: AtomicBool,
     counters: Counters,
 }

@@ -63,6 +63,7 @@ impl Storage {
             append_lock: Mutex::new(()),
             next_ref: AtomicU64::new(next_ref.max(1)),
             next_seq: AtomicU64::new(next_seq),
+            seal_epoch: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             counters: Counters {
                 corrupt_chunks: AtomicU64::new(corrupt),

@@ -49,11 +49,17 @@ pub(super) struct Gather {
 /// series and partition costs more than reading a small series).
 pub(super) struct Cursors<'a> {
     its: Vec<rocksdb::DBRawIteratorWithThreadMode<'a, crate::db::Db>>,
+    /// The seal epoch before the iterators were opened: chunks of a series whose
+    /// [`HeadSeries::sealed_epoch`](crate::head::HeadSeries::sealed_epoch) is at most this are visible.
+    epoch: u64,
+    mint: i64,
+    maxt: i64,
 }
 
 impl<'a> Cursors<'a> {
     /// Iterators over the raw partitions that meet `[mint, maxt]` (a partition dropped meanwhile is skipped).
     pub(super) fn new(st: &'a Storage, mint: i64, maxt: i64) -> Cursors<'a> {
+        let epoch = st.seal_epoch.load(std::sync::atomic::Ordering::SeqCst);
         let its = st
             .partitions
             .overlapping(TIER_RAW, mint, maxt)
@@ -61,7 +67,7 @@ impl<'a> Cursors<'a> {
             .filter_map(|p| st.db.cf_handle(&p.name))
             .map(|cf| st.db.raw_iterator_cf_opt(&cf, ReadOptions::default()))
             .collect();
-        Cursors { its }
+        Cursors { its, epoch, mint, maxt }
     }
 }
 
@@ -283,17 +289,18 @@ impl Storage {
     }
 
     /// The samples of series `r` in `[mint, maxt]`, merged from all sources; `None` when there are none.
-    pub(super) fn read_series(
-        &self,
+    pub(super) fn read_series<'a>(
+        &'a self,
         r: u64,
         mint: i64,
         maxt: i64,
         g: &mut Gather,
-        cur: &mut Cursors<'_>,
+        cur: &mut Cursors<'a>,
     ) -> Result<Option<(Vec<i64>, Vec<f64>)>> {
         // Head first, then RocksDB: a chunk sealed in between is then seen twice (harmless, deduplicated)
-        // rather than not at all.
-        let has_sealed = {
+        // rather than not at all. Chunks sealed after the iterators were opened (a later epoch) are not in
+        // their view: the iterators are reopened before the series is scanned.
+        let (has_sealed, sealed_epoch) = {
             let shard = self.head.shard(r).read();
             let Some(s) = shard.get(&r) else { return Ok(None) };
             if !s.overlaps(mint, maxt) {
@@ -315,9 +322,12 @@ impl Storage {
                 g.scratch_vs.extend(s.ooo.iter().map(|x| x.1));
                 g.push_scratch(mint, maxt, OOO_RANK);
             }
-            s.sealed_chunks > 0
+            (s.sealed_chunks > 0, s.sealed_epoch)
         };
         if has_sealed {
+            if sealed_epoch > cur.epoch {
+                *cur = Cursors::new(self, cur.mint, cur.maxt);
+            }
             for it in &mut cur.its {
                 scan_partition(it, r, mint, maxt, g, &self.counters.corrupt_chunks)?;
             }
@@ -455,5 +465,35 @@ impl SeriesReader for Storage {
         let idx = self.index.read();
         let all = matchers.is_empty() && refs.len() == idx.len();
         Ok(idx.label_values(name, (!all).then_some(refs.as_slice())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{FsyncPolicy, Labels, Sample, StorageOptions, WriteSeries};
+
+    /// A reader whose RocksDB iterators were opened before a chunk was sealed still reads it: the chunk has
+    /// left the head, and the iterators' view (taken earlier, before its partition even existed) lacks it.
+    #[test]
+    fn chunk_sealed_after_the_iterators_opened_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = StorageOptions::new(dir.path());
+        o.wal_fsync = FsyncPolicy::Never;
+        let st = Storage::open(o).unwrap();
+        let labels = Labels::from_pairs([("__name__", "m".to_string())]);
+        let samples: Vec<Sample> = (0..50).map(|i| Sample { t: 1_000 + i * 15_000, v: i as f64 }).collect();
+        st.append(&[WriteSeries { labels, samples }]).unwrap();
+        let r = st.head.shards().iter().flat_map(|s| s.read().keys().copied().collect::<Vec<_>>()).next().unwrap();
+        let (mint, maxt) = (0, 10_000_000);
+        let mut cur = Cursors::new(&st, mint, maxt);
+        let mut g = Gather::default();
+        let (ts, _) = st.read_series(r, mint, maxt, &mut g, &mut cur).unwrap().unwrap();
+        assert_eq!(ts.len(), 50, "from the head");
+        st.flush().unwrap(); // seals the head chunk into a new raw partition
+        let (ts, vs) = st.read_series(r, mint, maxt, &mut g, &mut cur).unwrap().unwrap();
+        assert_eq!(ts.len(), 50, "from RocksDB, through iterators opened before the seal");
+        assert_eq!(vs.last().copied(), Some(49.0));
     }
 }

@@ -13,9 +13,10 @@ use crate::error::Result;
 use crate::head::{HeadSeries, NO_SEG};
 
 impl Storage {
-    /// Encodes sorted, unique samples into chunks of at most `chunk_max_samples` samples spanning at most
-    /// `chunk_max_span_ms`, and writes them to the raw tier. Returns how many chunks were written.
-    pub(super) fn write_chunks(&self, r: u64, ts: &[i64], vs: &[f64]) -> Result<u32> {
+    /// Encodes sorted, unique samples of series `r` into chunks of at most `chunk_max_samples` samples spanning
+    /// at most `chunk_max_span_ms`, writes them to the raw tier, and counts them in `s` (with the seal epoch
+    /// that tells readers opened earlier to look again). The caller holds `s`'s shard lock.
+    pub(super) fn write_chunks(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64]) -> Result<()> {
         let raw = tier(TIER_RAW);
         let mut wb = WriteBatch::default();
         let mut n = 0u32;
@@ -57,12 +58,15 @@ impl Storage {
         }
         if n > 0 {
             let (Some(&lo), Some(&hi)) = (ts.first(), ts.last()) else {
-                return Ok(0);
+                return Ok(());
             };
             self.write_marking_dirty(wb, crate::db::partition::TIER_5M, &[(r, lo, hi)])?;
             self.counters.chunks_sealed.fetch_add(u64::from(n), Ordering::Relaxed);
+            s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+            // After the write: an iterator opened at an epoch at or past this one sees the chunks.
+            s.sealed_epoch = self.seal_epoch.fetch_add(1, Ordering::SeqCst) + 1;
         }
-        Ok(n)
+        Ok(())
     }
 
     /// Seals the open head chunk of series `r` (no-op when empty).
@@ -73,8 +77,7 @@ impl Storage {
         let mut ts = Vec::with_capacity(s.chunk.len());
         let mut vs = Vec::with_capacity(s.chunk.len());
         s.chunk.decode_into(&mut ts, &mut vs)?;
-        let n = self.write_chunks(r, &ts, &vs)?;
-        s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+        self.write_chunks(r, s, &ts, &vs)?;
         s.chunk = HeadChunk::new();
         s.chunk_seg = NO_SEG;
         Ok(())
@@ -91,8 +94,7 @@ impl Storage {
         }
         let ts: Vec<i64> = s.ooo.iter().map(|x| x.0).collect();
         let vs: Vec<f64> = s.ooo.iter().map(|x| x.1).collect();
-        let n = self.write_chunks(r, &ts, &vs)?;
-        s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+        self.write_chunks(r, s, &ts, &vs)?;
         s.ooo = Vec::new();
         s.ooo_seg = NO_SEG;
         Ok(())

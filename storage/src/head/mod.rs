@@ -51,6 +51,9 @@ pub struct HeadSeries {
     pub last_write_ms: i64,
     /// Sealed chunks of this series in RocksDB (counted at open, kept up to date by seal and delete).
     pub sealed_chunks: u32,
+    /// The storage's seal epoch right after this series' newest chunks were written to RocksDB (0: none
+    /// since start). A reader whose iterators are older must reopen them to see those chunks.
+    pub sealed_epoch: u64,
 }
 
 impl Default for HeadSeries {
@@ -73,6 +76,7 @@ impl HeadSeries {
             max_data_t: i64::MIN,
             last_write_ms: 0,
             sealed_chunks: 0,
+            sealed_epoch: 0,
         }
     }
 
