@@ -35,6 +35,13 @@ pub fn format_value(v: f64) -> String {
 
 /// Appends a sample value as [`format_value`] formats it.
 pub fn write_value(out: &mut String, v: f64) {
+    write_value_hinted(out, v, &mut true);
+}
+
+/// [`write_value`] for one of a run of values (a series): `decimal` says whether to try the short-decimal
+/// path first, and is cleared once a value needs the shortest-digit search, so that a series of arbitrary
+/// floats pays for the failed attempt once instead of per value.
+fn write_value_hinted(out: &mut String, v: f64, decimal: &mut bool) {
     /// Integers below this print the same through an integer formatter (no exponent, no fraction).
     const EXACT_INT: f64 = 9_007_199_254_740_992.0;
     if v.is_nan() {
@@ -45,9 +52,68 @@ pub fn write_value(out: &mut String, v: f64) {
         out.push_str("-Inf");
     } else if v.fract() == 0.0 && v.abs() < EXACT_INT && !(v == 0.0 && v.is_sign_negative()) {
         out.push_str(itoa::Buffer::new().format(v as i64));
-    } else {
+    } else if !(*decimal && write_short_decimal(out, v)) {
+        *decimal = false;
         write_shortest_f(out, v);
     }
+}
+
+/// Appends a finite, non-integer `v` that is a decimal with at most 6 places (`1.25`, `-0.003`,
+/// `12345.678`: most metric values) straight from its scaled integer, and returns true; returns false,
+/// writing nothing, for any other value.
+///
+/// The output is what [`write_shortest_f`] writes. For the smallest `s` such that `m = round(v × 10^s)` gives
+/// back `v` as `m / 10^s` (IEEE division rounds the exact quotient, so the decimal `m × 10^-s` round-trips),
+/// with `|m| < 2^50`: any decimal with fewer places that round-trips would have been found at its own `s`
+/// (`v × 10^s` is then within 1/4 of it, so rounding finds it), and no other decimal with `s` places
+/// round-trips (they are more than two ulps of `v` apart). So it is the shortest, and unique among the
+/// shortest: the digits ryu picks.
+fn write_short_decimal(out: &mut String, v: f64) -> bool {
+    const POW10: [f64; 7] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6];
+    const LIMIT: f64 = 1_125_899_906_842_624.0; // 2^50
+    for (s, &p) in POW10.iter().enumerate().skip(1) {
+        let x = v * p;
+        if !(x.abs() < LIMIT) {
+            return false;
+        }
+        // Round half away from zero without libm (`f64::round` is a call on baseline x86-64).
+        let i = x as i64;
+        let r = x - i as f64;
+        let m = if r >= 0.5 {
+            i + 1
+        } else if r <= -0.5 {
+            i - 1
+        } else {
+            i
+        };
+        if m as f64 / p != v {
+            continue;
+        }
+        let scale = 10u64.pow(s as u32);
+        let a = m.unsigned_abs();
+        let (int, mut frac) = (a / scale, a % scale);
+        if frac == 0 {
+            return false; // v is an integer: not this path's
+        }
+        let mut places = s;
+        while frac % 10 == 0 {
+            frac /= 10;
+            places -= 1;
+        }
+        if m < 0 {
+            out.push('-');
+        }
+        out.push_str(itoa::Buffer::new().format(int));
+        out.push('.');
+        let mut buf = itoa::Buffer::new();
+        let digits = buf.format(frac);
+        for _ in digits.len()..places {
+            out.push('0');
+        }
+        out.push_str(digits);
+        return true;
+    }
+    false
 }
 
 /// Appends a finite `v` as the shortest digits that round-trip, in positional notation (Go's `'f', -1`,
@@ -146,11 +212,11 @@ pub fn write_labels(out: &mut String, labels: &Labels) {
     out.push('}');
 }
 
-fn write_point(out: &mut String, t: i64, v: f64) {
+fn write_point(out: &mut String, t: i64, v: f64, decimal: &mut bool) {
     out.push('[');
     write_timestamp(out, t);
     out.push_str(",\"");
-    write_value(out, v);
+    write_value_hinted(out, v, decimal);
     out.push_str("\"]");
 }
 
@@ -163,7 +229,7 @@ fn write_vector(out: &mut String, v: &[InstantSample]) {
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
         out.push_str(",\"value\":");
-        write_point(out, s.t, s.v);
+        write_point(out, s.t, s.v, &mut true);
         out.push('}');
     }
     out.push(']');
@@ -180,11 +246,12 @@ fn write_matrix(out: &mut String, m: &[RangeSeries]) {
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
         out.push_str(",\"values\":[");
+        let mut decimal = true;
         for (i, (t, v)) in s.timestamps.iter().zip(&s.values).enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            write_point(out, *t, *v);
+            write_point(out, *t, *v, &mut decimal);
         }
         out.push_str("]}");
     }
@@ -215,7 +282,7 @@ pub fn query_body(value: &Value, warnings: &[String], infos: &[String]) -> Strin
     match value {
         Value::Scalar { t, v } => {
             out.push_str("scalar\",\"result\":");
-            write_point(&mut out, *t, *v);
+            write_point(&mut out, *t, *v, &mut true);
         }
         Value::String { t, v } => {
             out.push_str("string\",\"result\":[");
@@ -313,6 +380,50 @@ mod tests {
                 assert_eq!(format_value(v), format!("{v}"), "{k}: {v}");
             }
             x *= 1.02;
+        }
+    }
+
+    /// The short-decimal path writes exactly what the shortest-digit path writes, whenever it applies.
+    #[test]
+    fn short_decimals_print_as_the_shortest_digits() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut taken, mut tried) = (0, 0);
+        for i in 0..400_000u64 {
+            let r = next();
+            let v = match i % 4 {
+                // Decimals with 1 to 8 places, of every magnitude the path accepts and beyond.
+                0 => (r >> (r % 60)) as f64 / 10f64.powi((r % 8) as i32 + 1) * if r & 1 == 0 { 1.0 } else { -1.0 },
+                // Sums and quotients, as rates and averages produce.
+                1 => (r % 100_000) as f64 / 100.0 + (r >> 40) as f64 / 1000.0,
+                2 => (r % 1_000_000) as f64 / ((r >> 44) % 997 + 1) as f64,
+                _ => f64::from_bits(r),
+            };
+            if !v.is_finite() || v.fract() == 0.0 {
+                continue;
+            }
+            tried += 1;
+            let (mut fast, mut slow) = (String::new(), String::new());
+            write_shortest_f(&mut slow, v);
+            if write_short_decimal(&mut fast, v) {
+                taken += 1;
+                assert_eq!(fast, slow, "{v:?} ({:#x})", v.to_bits());
+            } else {
+                assert!(fast.is_empty());
+            }
+        }
+        assert!(taken > tried / 3, "the path applies to short decimals: {taken} of {tried}");
+        for v in [0.5, -0.5, 0.001, -0.000001, 1.25, 9.99, 0.1 + 0.2, 1e-7, 1125899906842.6239, 12345.678] {
+            let (mut fast, mut slow) = (String::new(), String::new());
+            write_shortest_f(&mut slow, v);
+            if write_short_decimal(&mut fast, v) {
+                assert_eq!(fast, slow, "{v}");
+            }
         }
     }
 

@@ -72,7 +72,13 @@ pub struct GenSeries {
 impl GenSeries {
     /// Advances one scrape and returns the new value.
     pub fn step(&mut self, rng: &mut Rng) -> f64 {
-        let round = |v: f64, r: f64| (v / r).round() * r;
+        // A fractional resolution divides, as an exporter computes its values (ticks / 100) or as a scraper
+        // parses them ("0.82"): the double nearest the decimal. Multiplying (`82.0 * 0.01`) gives
+        // 0.8200000000000001, which no exporter emits.
+        let round = |v: f64, r: f64| {
+            let k = (v / r).round();
+            if r < 1.0 { k / (1.0 / r).round() } else { k * r }
+        };
         self.value = match self.shape {
             Shape::Constant => self.value,
             Shape::Counter { max_step, resolution } => round(self.value + rng.f64() * max_step, resolution),
@@ -337,5 +343,22 @@ mod tests {
         let v1 = s.step(&mut rng);
         assert!(v1 >= v0, "counters never decrease");
         assert_eq!((v1 * 100.0).round() / 100.0, v1, "0.01 resolution");
+        // Every value is the double nearest a decimal of its resolution: it prints with that many places.
+        let mut all = a.clone();
+        for _ in 0..50 {
+            for s in &mut all {
+                let v = s.step(&mut rng);
+                let places = match s.shape {
+                    Shape::Counter { resolution, .. } | Shape::Drift { resolution, .. } => {
+                        (-resolution.log10()).round().max(0.0) as usize
+                    }
+                    Shape::Noisy => 2,
+                    Shape::Constant => continue,
+                };
+                let printed = v.to_string();
+                let decimals = printed.split_once('.').map_or(0, |(_, f)| f.len());
+                assert!(decimals <= places, "{printed} has more than {places} places");
+            }
+        }
     }
 }
