@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: Strata vs Debian's Prometheus on the same machine, the same data, one run.
+"""Side-by-side benchmark: Strata vs Debian's Prometheus (and Debian's VictoriaMetrics when installed) on the
+same machine, the same data, one run.
 
-Starts both servers on loopback with fresh data dirs, drives each with `strata bench` (identical generated
-data, fixed seed), then times a fixed query set on both (one warm-up, median of 5, full body read), checks
-that the answers agree, and prints a table of ratios. Standard library only.
+Starts the servers on loopback with fresh data dirs, drives each with `strata bench` (identical generated
+data, fixed seed), waits until each is idle, then times a fixed query set on all (one warm-up, median of 5,
+full body read), checks that Strata's answers agree with Prometheus', and prints tables of ratios. Standard
+library only.
 
     python3 benches/compare.py --series 100000 --duration 2h          # the issue's full set (slow)
     python3 benches/compare.py --series 5000 --duration 1h --quick    # a few minutes
@@ -151,6 +153,29 @@ def normalise(v):
     return data
 
 
+def peer_commands(args, tmp, strata):
+    """Command line, base URL and data dir of each server to compare, Strata first."""
+    peers = {}
+    port = free_port()
+    d = os.path.join(tmp, "strata")
+    peers["strata"] = ([strata, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", d], port, d)
+    cfg = os.path.join(tmp, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1h\n")
+    port, d = free_port(), os.path.join(tmp, "prom")
+    peers["prometheus"] = (["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={d}",
+                            f"--web.listen-address=127.0.0.1:{port}",
+                            "--web.enable-remote-write-receiver", "--web.enable-admin-api"], port, d)
+    vm = shutil.which("victoria-metrics")
+    if vm and not args.no_victoriametrics:
+        port, d = free_port(), os.path.join(tmp, "vm")
+        # Result cache off, as the issue's VictoriaMetrics figures were taken; no latency offset, so that it
+        # answers over the same points.
+        peers["victoriametrics"] = ([vm, f"-storageDataPath={d}", f"-httpListenAddr=127.0.0.1:{port}",
+                                     "-search.disableCache", "-search.latencyOffset=0s"], port, d)
+    return peers
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--strata", default=None, help="path of the strata binary (default: build release)")
@@ -161,6 +186,8 @@ def main():
     ap.add_argument("--mode", choices=["bulk", "live"], default="bulk",
                     help="bulk: many points per series per request; live: one point per series per request")
     ap.add_argument("--no-queries", action="store_true", help="ingest only")
+    ap.add_argument("--no-victoriametrics", action="store_true",
+                    help="leave out Debian's victoria-metrics even when it is installed")
     args = ap.parse_args()
     runs = 3 if args.quick else 5
 
@@ -174,37 +201,37 @@ def main():
         raise SystemExit("prometheus not installed: run scripts/setup.sh")
 
     tmp = tempfile.mkdtemp(prefix="strata-compare-")
-    sport, pport = free_port(), free_port()
-    sdir, pdir = os.path.join(tmp, "strata"), os.path.join(tmp, "prom")
-    cfg = os.path.join(tmp, "prometheus.yml")
-    with open(cfg, "w") as f:
-        f.write("global:\n  scrape_interval: 1h\n")
-    procs = {
-        "strata": subprocess.Popen([strata, "serve", "--listen", f"127.0.0.1:{sport}", "--data-dir", sdir],
-                                   stderr=open(os.path.join(tmp, "strata.log"), "w")),
-        "prometheus": subprocess.Popen(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={pdir}",
-                                        f"--web.listen-address=127.0.0.1:{pport}",
-                                        "--web.enable-remote-write-receiver", "--web.enable-admin-api"],
-                                       stderr=open(os.path.join(tmp, "prometheus.log"), "w")),
-    }
-    bases = {"strata": f"http://127.0.0.1:{sport}", "prometheus": f"http://127.0.0.1:{pport}"}
-    dirs = {"strata": sdir, "prometheus": pdir}
+    peers = peer_commands(args, tmp, strata)
+    names = list(peers)
+    procs = {name: subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                    stderr=open(os.path.join(tmp, f"{name}.log"), "w"))
+             for name, (cmd, _, _) in peers.items()}
+    bases = {name: f"http://127.0.0.1:{port}" for name, (_, port, _) in peers.items()}
+    dirs = {name: d for name, (_, _, d) in peers.items()}
     try:
         for b in bases.values():
             wait_ready(b)
         ingest = {}
-        # One end time for both runs, so both servers receive identical samples.
+        # One end time for every run, so all servers receive identical samples.
         data_end_ms = int(time.time() * 1000)
-        for name in ("strata", "prometheus"):
+        for name in names:
             cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
                    "--connections", str(args.connections), "--server-pid", str(procs[name].pid),
                    "--server-data-dir", dirs[name], "--end-ms", str(data_end_ms), "--mode", args.mode, "--json"]
-            if name == "strata":
-                cmd.append("--flush")
+            if name != "prometheus":
+                cmd.append("--flush")  # Strata and VictoriaMetrics both have /internal/force_flush
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             ingest[name] = json.loads(out.strip().splitlines()[-1])
             if ingest[name].get("errors"):
                 print(f"{name}: {ingest[name]['errors']} write requests failed", file=sys.stderr)
+        # Queries start once every server is idle: background work left from ingestion (compactions, merges)
+        # would otherwise land on whichever server is timed next.
+        for name in names:
+            wait_idle(procs[name].pid)
+        # Bytes on disk once idle: VictoriaMetrics writes its parts a few seconds after a flush returns.
+        for name in names:
+            ingest[name]["disk_bytes"] = dir_bytes(dirs[name])
+            ingest[name]["bytes_per_sample"] = ingest[name]["disk_bytes"] / max(ingest[name]["samples"], 1)
         # Range queries start 10 minutes after the data does: over windows holding a series' first samples,
         # Prometheus 2.42 extrapolates rate() differently from 3.x, which Strata follows.
         end = data_end_ms // 1000
@@ -222,21 +249,30 @@ def main():
                     ts.append(dt)
                 times[name] = statistics.median(ts) * 1000
                 answers[name] = normalise(body)
+            # VictoriaMetrics' MetricsQL differs from PromQL by design (rate without extrapolation, among
+            # others): only Prometheus' answers are the reference.
             same = agree(answers["strata"], answers["prometheus"])
             if not same:
                 explain(qid, answers["strata"], answers["prometheus"])
-            rows.append((qid, q, times["prometheus"], times["strata"], times["strata"] / max(times["prometheus"], 1e-9), same))
+            rows.append((qid, q, times, same))
+        peers_shown = [n for n in names if n != "strata"]
         print(f"\n## ingest ({args.series} series × {args.duration}, {args.mode})\n")
-        print("| metric | prometheus | strata | strata/prometheus |\n|---|---|---|---|")
+        head = " | ".join(peers_shown + ["strata"] + [f"strata/{n}" for n in peers_shown])
+        print(f"| metric | {head} |\n|---" + "|---" * (2 * len(peers_shown) + 1) + "|")
         for key in ("samples_per_second", "cpu_seconds_per_million", "peak_rss_bytes", "bytes_per_sample"):
-            p, s = ingest["prometheus"].get(key), ingest["strata"].get(key)
-            ratio = f"{s / p:.2f}" if p and s else "n/a"
-            print(f"| {key} | {p} | {s} | {ratio} |")
+            s = ingest["strata"].get(key)
+            vals = [ingest[n].get(key) for n in peers_shown]
+            ratios = [f"{s / v:.2f}" if v and s else "n/a" for v in vals]
+            cells = [fmt(v) for v in vals] + [fmt(s)] + ratios
+            print(f"| {key} | " + " | ".join(cells) + " |")
         print("\n## queries (median ms)\n")
-        print("| id | query | prometheus | strata | ratio | same answer |\n|---|---|---|---|---|---|")
-        for qid, q, p, s, r, same in rows:
-            print(f"| {qid} | `{q}` | {p:.1f} | {s:.1f} | {r:.2f} | {'yes' if same else 'NO'} |")
-        return 0 if all(r[5] for r in rows) else 1
+        print(f"| id | query | {head} | same answer as prometheus |\n|---|---" + "|---" * (2 * len(peers_shown) + 2) + "|")
+        for qid, q, times, same in rows:
+            s = times["strata"]
+            cells = [f"{times[n]:.1f}" for n in peers_shown] + [f"{s:.1f}"]
+            cells += [f"{s / max(times[n], 1e-9):.2f}" for n in peers_shown]
+            print(f"| {qid} | `{q}` | " + " | ".join(cells) + f" | {'yes' if same else 'NO'} |")
+        return 0 if all(r[3] for r in rows) else 1
     finally:
         for p in procs.values():
             p.send_signal(signal.SIGTERM)
@@ -246,6 +282,42 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fmt(v):
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def dir_bytes(path):
+    """Total size of the files under `path`."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except OSError:
+                pass
+    return total
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_idle(pid, limit=120, window=2.0, max_share=0.05):
+    """Waits (at most `limit` s) until process `pid` used under `max_share` of one core over `window` s."""
+    hz = os.sysconf("SC_CLK_TCK")
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        c0 = cpu_ticks(pid)
+        time.sleep(window)
+        if (cpu_ticks(pid) - c0) / hz < max_share * window:
+            return
+    print(f"process {pid} still busy after {limit}s; timing anyway", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 # The end-to-end comparison tests run Debian's Prometheus (server + promtool) beside Strata.
 if [ "${STRATA_SKIP_PROMETHEUS:-0}" != 1 ]; then
   dpkg -s prometheus >/dev/null 2>&1 || need+=(prometheus)
+  # benches/compare.py also runs Debian's VictoriaMetrics beside them when it is installed.
+  dpkg -s victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
@@ -14,8 +16,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
   # Debian's package starts a prometheus service; the tests start their own on loopback.
-  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now prometheus victoria-metrics >/dev/null 2>&1 || true
+  fi
   pkill -x prometheus >/dev/null 2>&1 || true
+  pkill -x victoria-metrics >/dev/null 2>&1 || true
 fi
 # The export tests read Strata's Parquet and CSV files with the tools analysts use: pyarrow, DuckDB, pandas.
 if [ "${STRATA_SKIP_PROMETHEUS:-0}" != 1 ]; then
