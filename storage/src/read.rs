@@ -60,6 +60,25 @@ pub trait SeriesReader: Send + Sync {
             downsampled: false,
         })
     }
+
+    /// [`SeriesReader::select_hinted`] handed to `f` in batches of at most `batch` series: together they hold
+    /// the same series as `select_hinted` returns, each batch sorted by label set, but the batches may come in
+    /// any (deterministic) order: a store reads them in its own storage order. `f` returns false to stop
+    /// early. A consumer that folds series one batch at a time holds one batch in memory instead of the whole
+    /// selection. The default hands over everything as one batch.
+    fn select_batched(
+        &self,
+        matchers: &[LabelMatcher],
+        mint: i64,
+        maxt: i64,
+        hints: &SelectHints,
+        batch: usize,
+        f: &mut dyn FnMut(Selection) -> bool,
+    ) -> Result<()> {
+        let _ = batch;
+        f(self.select_hinted(matchers, mint, maxt, hints)?);
+        Ok(())
+    }
 }
 
 /// Which downsampling tier a query may be answered from (Thanos' `max_source_resolution`).

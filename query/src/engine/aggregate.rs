@@ -24,7 +24,7 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 }
 
 /// The output labels (and group key) of a series under a grouping.
-fn group_labels(labels: &Labels, grouping: &Option<Grouping>) -> Labels {
+pub(crate) fn group_labels(labels: &Labels, grouping: &Option<Grouping>) -> Labels {
     // Only the kept labels are cloned (a selection's label sets are many; most aggregations keep few).
     let keep = |x: &&strata_storage::Label| match grouping {
         Some(Grouping::By(names)) => names.contains(&x.name),
@@ -38,6 +38,9 @@ fn group_labels(labels: &Labels, grouping: &Option<Grouping>) -> Labels {
 pub(crate) fn eval_aggregate(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> EvalResult<Val> {
     if a.op == AggregateOp::CountValues {
         return count_values(ctx, a, grid);
+    }
+    if let Some(folded) = super::folded::eval_folded(ctx, a, grid) {
+        return folded;
     }
     let params = match &a.param {
         Some(p) if a.op != AggregateOp::CountValues => Some(eval_scalar(ctx, p, grid)?),
@@ -197,84 +200,116 @@ const STEP_BLOCK: usize = 64;
 /// Reduces one group's values at one step, exactly as Prometheus accumulates them (input order matters for
 /// floating point).
 fn reduce(op: AggregateOp, vals: &mut [f64], q: f64) -> f64 {
-    let Some((&first, rest)) = vals.split_first() else {
-        return f64::NAN;
-    };
-    match op {
-        AggregateOp::Sum => {
-            let (mut s, mut c) = (first, 0.0);
-            for &f in rest {
-                (s, c) = kahan_inc(f, s, c);
+    if op == AggregateOp::Quantile {
+        return crate::functions::quantile(q, vals);
+    }
+    let mut fold = Fold::default();
+    for &f in vals.iter() {
+        fold.push(op, f);
+    }
+    fold.result(op).unwrap_or(f64::NAN)
+}
+
+/// Whether `op` reduces a step's values one at a time in input order with [`Fold`] (no parameter, no need
+/// to see all values at once).
+pub(crate) fn folds(op: AggregateOp) -> bool {
+    matches!(
+        op,
+        AggregateOp::Sum
+            | AggregateOp::Avg
+            | AggregateOp::Count
+            | AggregateOp::Group
+            | AggregateOp::Max
+            | AggregateOp::Min
+            | AggregateOp::Stddev
+            | AggregateOp::Stdvar
+    )
+}
+
+/// The running state of one group at one step under an operator that [`folds`]: values are pushed in input
+/// order, as Prometheus accumulates them. Fields by operator: `sum` (x = sum, y = compensation), `avg`
+/// (x = sum, y = compensation, z = mean, `incremental` once the sum overflowed), `max`/`min` (x),
+/// `stddev`/`stdvar` (x = mean, y = sum of squared deviations); `n` counts the values.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Fold {
+    x: f64,
+    y: f64,
+    z: f64,
+    n: u32,
+    incremental: bool,
+}
+
+impl Fold {
+    /// Adds the next value.
+    #[inline]
+    pub(crate) fn push(&mut self, op: AggregateOp, f: f64) {
+        if self.n == 0 {
+            self.n = 1;
+            match op {
+                AggregateOp::Sum | AggregateOp::Max | AggregateOp::Min => self.x = f,
+                AggregateOp::Avg => (self.x, self.y, self.z) = (f, 0.0, f),
+                AggregateOp::Stddev | AggregateOp::Stdvar => {
+                    self.x = f;
+                    self.y = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
+                }
+                _ => {}
             }
-            s + c
+            return;
         }
-        AggregateOp::Avg => {
-            let (mut value, mut c, mut mean, mut count) = (first, 0.0, first, 1.0);
-            let mut incremental = false;
-            for &f in rest {
-                count += 1.0;
-                if !incremental {
-                    let (nv, nc) = kahan_inc(f, value, c);
+        self.n = self.n.saturating_add(1);
+        let count = f64::from(self.n);
+        match op {
+            AggregateOp::Sum => (self.x, self.y) = kahan_inc(f, self.x, self.y),
+            AggregateOp::Avg => {
+                if !self.incremental {
+                    let (nv, nc) = kahan_inc(f, self.x, self.y);
                     if !nv.is_infinite() {
-                        value = nv;
-                        c = nc;
-                        continue;
+                        (self.x, self.y) = (nv, nc);
+                        return;
                     }
-                    incremental = true;
-                    mean = value / (count - 1.0);
-                    c /= count - 1.0;
+                    self.incremental = true;
+                    self.z = self.x / (count - 1.0);
+                    self.y /= count - 1.0;
                 }
-                let qq = (count - 1.0) / count;
-                (mean, c) = kahan_inc(f / count, qq * mean, qq * c);
+                let q = (count - 1.0) / count;
+                (self.z, self.y) = kahan_inc(f / count, q * self.z, q * self.y);
             }
-            if incremental {
-                mean + c
-            } else {
-                value / count + c / count
-            }
-        }
-        AggregateOp::Count => vals.len() as f64,
-        AggregateOp::Group => 1.0,
-        AggregateOp::Max => {
-            let mut m = first;
-            for &f in rest {
-                if m < f || m.is_nan() {
-                    m = f;
+            AggregateOp::Max => {
+                if self.x < f || self.x.is_nan() {
+                    self.x = f;
                 }
             }
-            m
-        }
-        AggregateOp::Min => {
-            let mut m = first;
-            for &f in rest {
-                if m > f || m.is_nan() {
-                    m = f;
+            AggregateOp::Min => {
+                if self.x > f || self.x.is_nan() {
+                    self.x = f;
                 }
             }
-            m
-        }
-        AggregateOp::Stddev | AggregateOp::Stdvar => {
-            let mut mean = first;
-            let mut value = if first.is_nan() || first.is_infinite() {
-                f64::NAN
-            } else {
-                0.0
-            };
-            let mut count = 1.0;
-            for &f in rest {
-                count += 1.0;
-                let delta = f - mean;
-                mean += delta / count;
-                value += delta * (f - mean);
+            AggregateOp::Stddev | AggregateOp::Stdvar => {
+                let delta = f - self.x;
+                self.x += delta / count;
+                self.y += delta * (f - self.x);
             }
-            if op == AggregateOp::Stdvar {
-                value / count
-            } else {
-                (value / count).sqrt()
-            }
+            _ => {}
         }
-        AggregateOp::Quantile => crate::functions::quantile(q, vals),
-        _ => f64::NAN,
+    }
+
+    /// The aggregate of the values pushed, `None` when there were none.
+    pub(crate) fn result(&self, op: AggregateOp) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let count = f64::from(self.n);
+        Some(match op {
+            AggregateOp::Sum => self.x + self.y,
+            AggregateOp::Avg if self.incremental => self.z + self.y,
+            AggregateOp::Avg => self.x / count + self.y / count,
+            AggregateOp::Count => count,
+            AggregateOp::Group => 1.0,
+            AggregateOp::Max | AggregateOp::Min => self.x,
+            AggregateOp::Stdvar => self.y / count,
+            AggregateOp::Stddev => (self.y / count).sqrt(),
+            _ => f64::NAN,
+        })
     }
 }
 

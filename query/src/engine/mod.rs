@@ -14,6 +14,7 @@ mod binary;
 mod calls;
 mod downsampled;
 mod eval;
+mod folded;
 mod info;
 mod labels_fn;
 mod range_fn;

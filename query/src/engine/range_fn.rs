@@ -34,22 +34,43 @@ pub(crate) fn has_matrix_arg(c: &Call) -> bool {
     c.args.iter().any(|a| type_of(a) == Ty::Matrix)
 }
 
+/// A range-function call taken apart: its range-vector argument and the per-step values of its other
+/// (scalar) arguments, in order.
+pub(crate) struct RangeCall<'e> {
+    pub name: &'e str,
+    pub matrix_expr: &'e Expr,
+    pub params: Vec<Vec<f64>>,
+}
+
+impl<'e> RangeCall<'e> {
+    /// Evaluates the scalar arguments of `c` on `grid`.
+    pub(crate) fn new(ctx: &Ctx<'_>, c: &'e Call, grid: &Grid) -> EvalResult<Self> {
+        let name = c.func.as_str();
+        let Some(mi) = c.args.iter().position(|a| type_of(a) == Ty::Matrix) else {
+            return Err(QueryError::Execution(format!("function {name} expects a range vector")));
+        };
+        let mut params: Vec<Vec<f64>> = Vec::new();
+        for (i, a) in c.args.iter().enumerate() {
+            if i != mi {
+                params.push(eval_scalar(ctx, a, grid)?);
+            }
+        }
+        let matrix_expr = c
+            .args
+            .get(mi)
+            .ok_or_else(|| QueryError::Execution("missing argument".into()))?;
+        Ok(RangeCall {
+            name,
+            matrix_expr,
+            params,
+        })
+    }
+}
+
 /// Evaluates a function whose arguments include one range vector.
 pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResult<Val> {
-    let name = c.func.as_str();
-    let Some(mi) = c.args.iter().position(|a| type_of(a) == Ty::Matrix) else {
-        return Err(QueryError::Execution(format!("function {name} expects a range vector")));
-    };
-    let mut params: Vec<Vec<f64>> = Vec::new();
-    for (i, a) in c.args.iter().enumerate() {
-        if i != mi {
-            params.push(eval_scalar(ctx, a, grid)?);
-        }
-    }
-    let matrix_expr = c
-        .args
-        .get(mi)
-        .ok_or_else(|| QueryError::Execution("missing argument".into()))?;
+    let call = RangeCall::new(ctx, c, grid)?;
+    let (name, matrix_expr) = (call.name, call.matrix_expr);
     let input = range_input(ctx, matrix_expr, grid, aggregate_for(name))?;
     ctx.check()?;
 
@@ -71,6 +92,18 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
         }]));
     }
 
+    range_call_series(ctx, &call, input, grid).map(Val::Vector)
+}
+
+/// The output series of a range-function call (other than `absent_over_time`) over `input`: one per input
+/// series with any output point, in input order.
+pub(crate) fn range_call_series(
+    ctx: &Ctx<'_>,
+    call: &RangeCall<'_>,
+    input: RangeInput,
+    grid: &Grid,
+) -> EvalResult<Vec<Series>> {
+    let (name, matrix_expr, params) = (call.name, call.matrix_expr, &call.params);
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     // One column per series, computed in parallel; errors and bad quantiles come back with it.
     let per_series: Vec<SeriesOutcome> = if input.downsampled && name == "avg_over_time" {
@@ -79,7 +112,7 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
             .map(|col| (col, None, Vec::new()))
             .collect()
     } else {
-        kernel_columns(ctx, name, &input, &params, grid)
+        kernel_columns(ctx, name, &input, params, grid)
     };
     let mut cols = Vec::with_capacity(per_series.len());
     let mut bad_quantiles: Vec<f64> = Vec::new();
@@ -123,7 +156,7 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
     }
     let pts: usize = out.iter().map(Series::points).sum();
     ctx.add_samples(pts)?;
-    Ok(Val::Vector(out))
+    Ok(out)
 }
 
 /// The output column of every series of `input` under the range function `name`, computed in parallel,

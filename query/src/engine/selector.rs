@@ -176,37 +176,7 @@ pub(crate) fn range_input(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid, aggregate: Ag
             let (lo, hi) = min_max(&ends);
             let hints = select_hints(ctx, grid, aggregate, ms.range);
             let sel = fetch(ctx, &ms.selector, lo - ms.range + 1, hi, &hints)?;
-            let series = sel
-                .series
-                .into_iter()
-                .filter_map(|s| {
-                    let (ts, vs) = if s.values.iter().any(|&v| is_stale_nan(v)) {
-                        let mut ts = Vec::with_capacity(s.timestamps.len());
-                        let mut vs = Vec::with_capacity(s.values.len());
-                        for (&t, &v) in s.timestamps.iter().zip(&s.values) {
-                            if !is_stale_nan(v) {
-                                ts.push(t);
-                                vs.push(v);
-                            }
-                        }
-                        (ts, vs)
-                    } else {
-                        (s.timestamps, s.values)
-                    };
-                    (!ts.is_empty()).then_some(RawSeries {
-                        labels: s.labels,
-                        drop_name: false,
-                        ts,
-                        vs,
-                    })
-                })
-                .collect();
-            Ok(RangeInput {
-                series,
-                range: ms.range,
-                ends,
-                downsampled: sel.downsampled,
-            })
+            Ok(matrix_input(sel, ms.range, ends))
         }
         Expr::Subquery(sq) => {
             let ends = ref_times(ctx, grid, sq.at, sq.offset);
@@ -222,6 +192,42 @@ pub(crate) fn range_input(ctx: &Ctx<'_>, expr: &Expr, grid: &Grid, aggregate: Ag
             "expected a range vector, got {}",
             super::eval::type_name(expr)
         ))),
+    }
+}
+
+/// The [`RangeInput`] of a range selector's selection (stale markers removed, empty series dropped), with
+/// windows of `range` ending at `ends`.
+pub(crate) fn matrix_input(sel: Selection, range: i64, ends: Vec<i64>) -> RangeInput {
+    let series = sel
+        .series
+        .into_iter()
+        .filter_map(|s| {
+            let (ts, vs) = if s.values.iter().any(|&v| is_stale_nan(v)) {
+                let mut ts = Vec::with_capacity(s.timestamps.len());
+                let mut vs = Vec::with_capacity(s.values.len());
+                for (&t, &v) in s.timestamps.iter().zip(&s.values) {
+                    if !is_stale_nan(v) {
+                        ts.push(t);
+                        vs.push(v);
+                    }
+                }
+                (ts, vs)
+            } else {
+                (s.timestamps, s.values)
+            };
+            (!ts.is_empty()).then_some(RawSeries {
+                labels: s.labels,
+                drop_name: false,
+                ts,
+                vs,
+            })
+        })
+        .collect();
+    RangeInput {
+        series,
+        range,
+        ends,
+        downsampled: sel.downsampled,
     }
 }
 

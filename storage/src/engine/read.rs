@@ -199,12 +199,22 @@ impl Storage {
             return Ok(Vec::new());
         };
         let refs = self.refs_in_range(matchers, mint, maxt);
+        self.read_raw_refs(&refs, ranges, newest_only)
+    }
+
+    /// Raw samples of the series `refs` (sorted) in `ranges`, in label order; see [`Storage::select_raw_as`].
+    pub(super) fn read_raw_refs(
+        &self,
+        refs: &[u64],
+        ranges: &[(i64, i64)],
+        newest_only: bool,
+    ) -> Result<Vec<SeriesData>> {
         // Large selections are read by all cores: each part of the (sorted) refs gets its own iterators, so
         // every iterator still only seeks forward.
         let parts = parallel_parts(refs.len());
         let part_len = refs.len().div_ceil(parts).max(1);
         let read: Vec<(u64, SeriesData)> = if parts == 1 {
-            self.read_part(&refs, ranges, newest_only)?
+            self.read_part(refs, ranges, newest_only)?
         } else {
             let read: Result<Vec<Vec<(u64, SeriesData)>>> = refs
                 .par_chunks(part_len)
@@ -412,6 +422,21 @@ impl SeriesReader for Storage {
             return Ok(crate::read::Selection::default());
         }
         self.select_tiered(matchers, mint, maxt, hints)
+    }
+
+    fn select_batched(
+        &self,
+        matchers: &[LabelMatcher],
+        mint: i64,
+        maxt: i64,
+        hints: &crate::read::SelectHints,
+        batch: usize,
+        f: &mut dyn FnMut(crate::read::Selection) -> bool,
+    ) -> Result<()> {
+        if mint > maxt {
+            return Ok(());
+        }
+        self.select_tiered_batched(matchers, mint, maxt, hints, batch, f)
     }
 
     fn select(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<SeriesData>> {

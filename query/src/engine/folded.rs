@@ -1,0 +1,344 @@
+//! Aggregations of a range function over a range selector (`sum by (job) (rate(x[5m]))`), evaluated a batch
+//! of series at a time: storage hands the selection over in batches, the range function runs on each batch,
+//! and each output series is folded into its group's per-step state at once. Memory then holds one batch of
+//! samples and the groups' states instead of every series' samples and output column (for 40 000 series
+//! over 2 h at a 15 s step, 600 MB that every query used to fault in).
+//!
+//! The operators fold values one at a time exactly as the one-shot evaluation
+//! ([`super::aggregate::eval_aggregate`]) reduces them. Storage hands batches over in its own order (runs of
+//! series refs, so that reads stay sequential), not in label order: a group's sum then adds the same values
+//! in another order, and may differ from the one-shot answer in the last bits, as answers of engines that
+//! read series in different orders do. The order is fixed by the data, so a query answers the same every
+//! time.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use strata_storage::{Labels, Selection};
+
+use super::QueryError;
+use super::aggregate::{Fold, folds, group_labels};
+use super::downsampled::aggregate_for;
+use super::range_fn::{RangeCall, has_matrix_arg, range_call_series};
+use super::selector::{matrix_input, min_max, ref_times, select_hints};
+use super::value::{Ctx, EvalResult, Grid, Series, Val};
+use crate::parser::ast::{AggregateExpr, AggregateOp, Expr, Grouping};
+
+/// Series per batch: enough for both cores to share a batch's reading and range function, few enough that
+/// a batch's samples and columns stay small (2 048 series of 480 samples: about 30 MB).
+const BATCH: usize = 2048;
+
+/// Evaluates `a` batch by batch when it is a folding aggregation of a range function over a range selector;
+/// `None` when it is not (the caller evaluates it in one shot).
+pub(crate) fn eval_folded(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> Option<EvalResult<Val>> {
+    if a.param.is_some() || !folds(a.op) {
+        return None;
+    }
+    let Expr::Call(c) = unparen(&a.expr) else {
+        return None;
+    };
+    // absent_over_time answers about the whole selection; a downsampled avg_over_time selects twice.
+    if !has_matrix_arg(c) || matches!(c.func.as_str(), "absent_over_time" | "avg_over_time") {
+        return None;
+    }
+    if !c.args.iter().any(|e| matches!(e, Expr::MatrixSelector(_))) {
+        return None; // a subquery
+    }
+    Some(run(ctx, a, c, grid))
+}
+
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(inner) => unparen(inner),
+        other => other,
+    }
+}
+
+fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Grid) -> EvalResult<Val> {
+    let call = RangeCall::new(ctx, c, grid)?;
+    let Expr::MatrixSelector(ms) = call.matrix_expr else {
+        return Err(QueryError::Execution("expected a range selector".into()));
+    };
+    let ends = ref_times(ctx, grid, ms.selector.at, ms.selector.offset);
+    let (lo, hi) = min_max(&ends);
+    let hints = select_hints(ctx, grid, aggregate_for(call.name), ms.range);
+    let mut groups = Groups::new(a.op, &a.grouping, grid.n);
+    let mut failed: Option<QueryError> = None;
+    ctx.check()?;
+    let mut batch = |sel: Selection| -> EvalResult<()> {
+        ctx.check()?;
+        let loaded: usize = sel.series.iter().map(|s| s.timestamps.len()).sum();
+        ctx.count_read(loaded as u64, sel.series.len() as u64);
+        ctx.add_samples(loaded)?;
+        let out = range_call_series(ctx, &call, matrix_input(sel, ms.range, ends.clone()), grid);
+        ctx.release_samples(loaded);
+        let out = out?;
+        let points: usize = out.iter().map(Series::points).sum();
+        groups.add(&out);
+        ctx.release_samples(points);
+        Ok(())
+    };
+    ctx.reader
+        .select_batched(&ms.selector.matchers, lo - ms.range + 1, hi, &hints, BATCH, &mut |sel| {
+            match batch(sel) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(Val::Vector(groups.finish()))
+}
+
+/// Steps whose states one task folds: groups' states are kept per block of steps, so that blocks are folded
+/// in parallel (each still takes the batch's series in order).
+const STEP_BLOCK: usize = 64;
+
+/// The groups of a folded aggregation, in order of first appearance (as the one-shot evaluation orders them).
+struct Groups<'g> {
+    op: AggregateOp,
+    grouping: &'g Option<Grouping>,
+    steps: usize,
+    index: HashMap<Labels, usize>,
+    /// Per group: labels, and whether a member asked to drop `__name__`.
+    groups: Vec<(Labels, bool)>,
+    /// Per block of steps: the states of every group at those steps, group after group.
+    blocks: Vec<Vec<Fold>>,
+}
+
+impl<'g> Groups<'g> {
+    fn new(op: AggregateOp, grouping: &'g Option<Grouping>, steps: usize) -> Self {
+        Groups {
+            op,
+            grouping,
+            steps,
+            index: HashMap::new(),
+            groups: Vec::new(),
+            blocks: (0..steps.div_ceil(STEP_BLOCK)).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Steps in block `b`.
+    fn block_len(&self, b: usize) -> usize {
+        STEP_BLOCK.min(self.steps - b * STEP_BLOCK)
+    }
+
+    /// The group of `s`, created (with empty states) on first sight.
+    fn group_of(&mut self, s: &Series) -> usize {
+        let key = group_labels(&s.labels, self.grouping);
+        if let Some(&gi) = self.index.get(&key) {
+            return gi;
+        }
+        let gi = self.groups.len();
+        self.index.insert(key.clone(), gi);
+        self.groups.push((key, false));
+        for b in 0..self.blocks.len() {
+            let len = self.block_len(b);
+            if let Some(block) = self.blocks.get_mut(b) {
+                block.resize(block.len() + len, Fold::default());
+            }
+        }
+        gi
+    }
+
+    /// Folds the next series (in input order) into their groups. Every series has a value at some step
+    /// (the range function's output keeps no empty series).
+    fn add(&mut self, series: &[Series]) {
+        let mut members = Vec::with_capacity(series.len());
+        for s in series {
+            let gi = self.group_of(s);
+            if let Some(g) = self.groups.get_mut(gi) {
+                g.1 |= s.drop_name;
+            }
+            members.push(gi);
+        }
+        let op = self.op;
+        let lens: Vec<usize> = (0..self.blocks.len()).map(|b| self.block_len(b)).collect();
+        self.blocks.par_iter_mut().zip(lens).enumerate().for_each(|(b, (block, len))| {
+            let first = b * STEP_BLOCK;
+            for (s, &gi) in series.iter().zip(&members) {
+                let (Some(states), Some(vals)) = (block.get_mut(gi * len..), s.vals.get(first..)) else {
+                    continue;
+                };
+                for (fold, v) in states.iter_mut().zip(vals).take(len) {
+                    if let Some(v) = v {
+                        fold.push(op, *v);
+                    }
+                }
+            }
+        });
+    }
+
+    /// The output series: groups with a value at some step.
+    fn finish(self) -> Vec<Series> {
+        let op = self.op;
+        let lens: Vec<usize> = (0..self.blocks.len()).map(|b| self.block_len(b)).collect();
+        self.groups
+            .into_iter()
+            .enumerate()
+            .filter_map(|(gi, (labels, drop_name))| {
+                let vals: Vec<Option<f64>> = self
+                    .blocks
+                    .iter()
+                    .zip(&lens)
+                    .flat_map(|(block, &len)| block.iter().skip(gi * len).take(len).map(|f| f.result(op)))
+                    .collect();
+                vals.iter().any(Option::is_some).then_some(Series {
+                    labels,
+                    drop_name,
+                    vals,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use strata_storage::{LabelMatcher, Labels, MemStore, SelectHints, Selection, SeriesData, SeriesReader};
+
+    use crate::{Engine, EngineOptions, QueryOptions, Value};
+
+    /// A [`MemStore`] that hands selections over three series at a time.
+    struct Batches(MemStore);
+
+    impl SeriesReader for Batches {
+        fn select(&self, m: &[LabelMatcher], mint: i64, maxt: i64) -> strata_storage::Result<Vec<SeriesData>> {
+            self.0.select(m, mint, maxt)
+        }
+        fn series(&self, m: &[LabelMatcher], mint: i64, maxt: i64) -> strata_storage::Result<Vec<Labels>> {
+            self.0.series(m, mint, maxt)
+        }
+        fn label_names(&self, m: &[LabelMatcher], mint: i64, maxt: i64) -> strata_storage::Result<Vec<String>> {
+            self.0.label_names(m, mint, maxt)
+        }
+        fn label_values(
+            &self,
+            name: &str,
+            m: &[LabelMatcher],
+            mint: i64,
+            maxt: i64,
+        ) -> strata_storage::Result<Vec<String>> {
+            self.0.label_values(name, m, mint, maxt)
+        }
+        fn select_batched(
+            &self,
+            m: &[LabelMatcher],
+            mint: i64,
+            maxt: i64,
+            hints: &SelectHints,
+            _batch: usize,
+            f: &mut dyn FnMut(Selection) -> bool,
+        ) -> strata_storage::Result<()> {
+            let sel = self.select_hinted(m, mint, maxt, hints)?;
+            let mut it = sel.series.into_iter().peekable();
+            while it.peek().is_some() {
+                let series: Vec<SeriesData> = it.by_ref().take(3).collect();
+                if !f(Selection {
+                    series,
+                    downsampled: sel.downsampled,
+                }) {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Counters with resets and gaps, gauges, huge values (avg's overflow path), NaN: 20 series in 3 groups.
+    fn store() -> MemStore {
+        let mut st = MemStore::new();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..20 {
+            let labels = Labels::from_pairs([
+                ("__name__", "x".to_string()),
+                ("g", (i % 3).to_string()),
+                ("i", i.to_string()),
+            ]);
+            let mut v = 0.0;
+            for k in 0..120i64 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                if state % 11 == 0 {
+                    continue; // a missed scrape
+                }
+                v = match (i, state % 40) {
+                    (7, _) => 1e308 * (1.0 + (state % 5) as f64 / 10.0),
+                    (11, 0) => f64::NAN,
+                    (_, 0) => 0.0, // a reset
+                    _ => v + (state % 1000) as f64 / 100.0,
+                };
+                st.add(&labels, k * 15_000 + (state % 50) as i64, v);
+            }
+        }
+        st
+    }
+
+    fn same(a: &Value, b: &Value, q: &str) {
+        let bits = |v: f64| if v.is_nan() { u64::MAX } else { v.to_bits() };
+        match (a, b) {
+            (Value::Matrix(a), Value::Matrix(b)) => {
+                assert_eq!(a.len(), b.len(), "{q}");
+                for (x, y) in a.iter().zip(b) {
+                    assert_eq!(x.labels, y.labels, "{q}");
+                    assert_eq!(x.timestamps, y.timestamps, "{q} {}", x.labels);
+                    let (xv, yv): (Vec<u64>, Vec<u64>) =
+                        (x.values.iter().map(|&v| bits(v)).collect(), y.values.iter().map(|&v| bits(v)).collect());
+                    assert_eq!(xv, yv, "{q} {}", x.labels);
+                }
+            }
+            (Value::Vector(a), Value::Vector(b)) => {
+                assert_eq!(a.len(), b.len(), "{q}");
+                for (x, y) in a.iter().zip(b) {
+                    assert_eq!((&x.labels, x.t, bits(x.v)), (&y.labels, y.t, bits(y.v)), "{q}");
+                }
+            }
+            _ => panic!("{q}: different kinds of answer"),
+        }
+    }
+
+    /// Folded batch by batch (here in label order, as the one-shot evaluation reads series; 121 steps make
+    /// two step blocks), an aggregation
+    /// answers to the bit what the one-shot evaluation answers (there for `f(x) * 1`, which is not folded),
+    /// for every folding operator and a spread of range functions.
+    #[test]
+    fn batches_answer_as_the_one_shot_evaluation() {
+        let st = store();
+        let batched = Batches(store());
+        let e = Engine::new(EngineOptions::default());
+        let opts = QueryOptions::default();
+        let mut checked = 0;
+        for op in ["sum", "avg", "count", "group", "max", "min", "stddev", "stdvar"] {
+            for grouping in ["", " by (g)", " without (i)"] {
+                for f in [
+                    "rate(x[5m])",
+                    "increase(x[5m])",
+                    "max_over_time(x[2m])",
+                    "sum_over_time(x[3m])",
+                    "last_over_time(x[1m])",
+                    "quantile_over_time(0.5, x[5m])",
+                    "predict_linear(x[5m], 60)",
+                ] {
+                    let q = format!("{op}{grouping} ({f})");
+                    let reference = format!("{op}{grouping} ({f} * 1)");
+                    let want = e.range_query(&st, &reference, 0, 1_800_000, 15_000, &opts).unwrap().value;
+                    let got = e.range_query(&batched, &q, 0, 1_800_000, 15_000, &opts).unwrap().value;
+                    same(&got, &want, &q);
+                    let whole = e.range_query(&st, &q, 0, 1_800_000, 15_000, &opts).unwrap().value;
+                    same(&whole, &want, &q);
+                    let want = e.instant_query(&st, &reference, 1_500_000, &opts).unwrap().value;
+                    let got = e.instant_query(&batched, &q, 1_500_000, &opts).unwrap().value;
+                    same(&got, &want, &q);
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 8 * 3 * 7);
+    }
+}
