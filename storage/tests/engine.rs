@@ -432,3 +432,47 @@ fn bulk_batches_write_whole_chunks_straight_to_rocksdb() {
     let st = Storage::open(opts(dir.path())).unwrap();
     check_against(&st, &model, "reopened");
 }
+
+/// A batched selection holds the same series, with the same samples, as the one-shot selection: every
+/// batch in label order, batches in ref order, none larger than asked; stopping early stops.
+#[test]
+fn batched_selection_holds_the_whole_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Storage::open(opts(dir.path())).unwrap();
+    let mut model = MemStore::new();
+    // Created in an order unlike label order (host-9, host-8, ...), half sealed, half in the head.
+    for i in (0..10).rev() {
+        let samples: Vec<(i64, f64)> = (0..200).map(|k| (k * 15_000, (k * i) as f64)).collect();
+        append_both(&st, &mut model, &[ws(&series("m", i as usize), samples)]);
+        if i == 5 {
+            st.flush().unwrap();
+        }
+    }
+    let hints = strata_storage::SelectHints {
+        aggregate: strata_storage::Aggregate::Last,
+        step_ms: 60_000,
+        range_ms: 300_000, // a range selector's: every sample, not only the newest
+        resolution: strata_storage::Resolution::Raw,
+    };
+    let whole = st.select_hinted(&all_matcher(), 0, 10_000_000, &hints).unwrap();
+    let mut batches: Vec<Vec<strata_storage::SeriesData>> = Vec::new();
+    st.select_batched(&all_matcher(), 0, 10_000_000, &hints, 3, &mut |sel| {
+        batches.push(sel.series);
+        true
+    })
+    .unwrap();
+    assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![3, 3, 3, 1]);
+    for b in &batches {
+        assert!(b.windows(2).all(|w| w[0].labels < w[1].labels), "a batch is in label order");
+    }
+    let mut got: Vec<strata_storage::SeriesData> = batches.into_iter().flatten().collect();
+    got.sort_by(|a, b| a.labels.cmp(&b.labels));
+    assert_same(&got, &whole.series, "batched");
+    let mut calls = 0;
+    st.select_batched(&all_matcher(), 0, 10_000_000, &hints, 3, &mut |_| {
+        calls += 1;
+        false
+    })
+    .unwrap();
+    assert_eq!(calls, 1, "returning false stops");
+}

@@ -436,7 +436,17 @@ impl SeriesReader for Storage {
         if mint > maxt {
             return Ok(());
         }
-        self.select_tiered_batched(matchers, mint, maxt, hints, batch, f)
+        // Batches are runs of the selection's refs in ref order, so that consecutive batches read consecutive
+        // key ranges (in label order, every batch would seek all over the partitions and read the same
+        // blocks again); each is handed over in label order.
+        let segments = self.plan_selection(mint, maxt, hints);
+        let refs = self.refs_in_range(matchers, mint, maxt);
+        for part in refs.chunks(batch.max(1)) {
+            if !f(self.read_segments(part, &segments, hints)?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn select(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Result<Vec<SeriesData>> {

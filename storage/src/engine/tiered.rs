@@ -178,30 +178,8 @@ impl Storage {
         self.read_segments(&refs, &segments, hints)
     }
 
-    /// [`crate::SeriesReader::select_batched`] for the engine: batches are runs of the selection's refs in
-    /// ref order, so that consecutive batches read consecutive key ranges (in label order, batches would each
-    /// seek all over the partitions and read the same blocks again); each is handed over in label order.
-    pub(super) fn select_tiered_batched(
-        &self,
-        matchers: &[LabelMatcher],
-        mint: i64,
-        maxt: i64,
-        hints: &SelectHints,
-        batch: usize,
-        f: &mut dyn FnMut(Selection) -> bool,
-    ) -> Result<()> {
-        let segments = self.plan_selection(mint, maxt, hints);
-        let refs = self.refs_in_range(matchers, mint, maxt);
-        for part in refs.chunks(batch.max(1)) {
-            if !f(self.read_segments(part, &segments, hints)?) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
     /// Reads the series `refs` (sorted) over `segments`, returned in label order.
-    fn read_segments(&self, refs: &[u64], segments: &[Segment], hints: &SelectHints) -> Result<Selection> {
+    pub(super) fn read_segments(&self, refs: &[u64], segments: &[Segment], hints: &SelectHints) -> Result<Selection> {
         if segments.iter().all(|s| s.tier == TIER_RAW) {
             let ranges: Vec<(i64, i64)> = segments.iter().map(|s| (s.from, s.to)).collect();
             return Ok(Selection {
