@@ -34,7 +34,8 @@ pub use head::HeadChunk;
 use std::cell::RefCell;
 
 use crate::{Error, Result};
-use bits::{ByteReader, corrupt, put_uvarint, put_varint};
+use bits::corrupt;
+pub(crate) use bits::{ByteReader, put_uvarint, put_varint};
 
 /// The sealed chunk format version this build writes and reads (first byte of every chunk).
 pub const FORMAT_VERSION: u8 = FormatVersion::V1 as u8;
@@ -264,6 +265,33 @@ fn parse(bytes: &[u8]) -> Result<(ChunkMeta, ByteReader<'_>)> {
         },
         r,
     ))
+}
+
+/// A chunk without what a container already knows: the encodings byte followed by the timestamp and value
+/// sections, without the version, sample count, `min_t`, span and checksum (the tier block format keeps
+/// its columns this way; [`chunk_from_sections`] puts them back). The checksum is verified first.
+pub fn chunk_sections(bytes: &[u8]) -> Result<Vec<u8>> {
+    let (meta, r) = parse(bytes)?;
+    let mut out = Vec::with_capacity(1 + r.rest().len());
+    out.push((meta.ts_encoding.id() << 4) | meta.encoding.id());
+    out.extend_from_slice(r.rest());
+    Ok(out)
+}
+
+/// The chunk of `count` samples from `min_t` to `max_t` whose encodings byte and sections are `sections`
+/// (from [`chunk_sections`]), checksum recomputed; [`decode_chunk`] then validates it as any chunk.
+pub fn chunk_from_sections(sections: &[u8], count: usize, min_t: i64, max_t: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(sections.len() + 24);
+    out.push(FORMAT_VERSION);
+    let (enc, rest) = sections.split_first().map_or((0, &[][..]), |(&e, r)| (e, r));
+    out.push(enc);
+    put_uvarint(&mut out, count as u64);
+    put_varint(&mut out, min_t);
+    put_uvarint(&mut out, max_t.wrapping_sub(min_t) as u64);
+    out.extend_from_slice(rest);
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
 }
 
 /// Reads only the header: sample count, `min_t`, `max_t` and encodings, without decoding samples. The

@@ -6,12 +6,17 @@
 //! sample (resets counted as Prometheus' `increase` counts them). The window's points are placed at the
 //! timestamp of its last raw sample. Staleness markers are not samples here.
 
-use crate::chunk::{decode_chunk, encode_chunk};
+use crate::chunk::{
+    ByteReader, chunk_from_sections, chunk_sections, decode_chunk, encode_chunk, put_uvarint, put_varint,
+};
 use crate::error::{Error, Result};
 use crate::read::{Aggregate, is_stale_nan};
 
-/// Version byte leading every tier block.
-pub const BLOCK_VERSION: u8 = 2;
+/// Version byte leading every tier block written. Version 2 blocks (fixed-width header and part lengths,
+/// whole chunks as columns) are still read.
+pub const BLOCK_VERSION: u8 = 3;
+/// The previous block version.
+const BLOCK_VERSION_2: u8 = 2;
 
 /// The aggregates of one window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -192,11 +197,12 @@ const COLUMNS: [(fn(&WindowAgg) -> f64, u8, bool); 5] = [
 /// Column flag: the stored values are the bits of the value XOR the bits of `last`.
 const FLAG_XOR_LAST: u8 = 1;
 
-fn put_part(out: &mut Vec<u8>, flags: u8, part: &[u8]) -> Result<()> {
-    let len = u32::try_from(part.len()).map_err(|_| Error::Internal("tier block part too large".into()))?;
+/// Appends a version 3 part: flags, length, then a column chunk without its header ([`chunk_sections`]).
+fn put_part(out: &mut Vec<u8>, flags: u8, chunk: &[u8]) -> Result<()> {
+    let part = chunk_sections(chunk)?;
     out.push(flags);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(part);
+    put_uvarint(out, part.len() as u64);
+    out.extend_from_slice(&part);
     Ok(())
 }
 
@@ -213,14 +219,14 @@ pub fn encode_block(windows: &[WindowAgg]) -> Result<Vec<u8>> {
     };
     let mut out = Vec::with_capacity(64 + windows.len() * 8);
     out.push(BLOCK_VERSION);
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&first.t.to_le_bytes());
-    out.extend_from_slice(&last.t.to_le_bytes());
+    put_uvarint(&mut out, u64::from(n));
+    put_varint(&mut out, first.t);
+    put_uvarint(&mut out, last.t.wrapping_sub(first.t) as u64);
     out.extend_from_slice(&first.base.to_bits().to_le_bytes());
     let ts: Vec<i64> = windows.iter().map(|w| w.t).collect();
     let lasts: Vec<f64> = windows.iter().map(|w| w.last).collect();
     put_part(&mut out, 0, &encode_chunk(&ts, &lasts)?)?;
-    // The other columns ride on a synthetic 0, 1, 2, ... time column, which encodes to a few bytes.
+    // The other columns ride on a synthetic 0, 1, 2, ... time column, which encodes to nothing.
     let idx: Vec<i64> = (0..i64::from(n)).collect();
     for (field, _, may_xor) in COLUMNS {
         let col: Vec<f64> = windows.iter().map(field).collect();
@@ -247,20 +253,64 @@ fn corrupt(reason: impl Into<String>) -> Error {
     }
 }
 
-/// Header bytes: version, n, first t, last t, base.
-const HEADER_LEN: usize = 1 + 2 + 8 + 8 + 8;
+/// A block's header: its version, window count, first and last window timestamps, the first window's
+/// `base`, and the parts after it.
+struct Header<'a> {
+    version: u8,
+    n: usize,
+    first_t: i64,
+    last_t: i64,
+    first_base: f64,
+    parts: &'a [u8],
+}
 
-fn read_u64(body: &[u8], at: usize) -> Result<u64> {
-    body.get(at..at + 8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_le_bytes)
-        .ok_or_else(|| corrupt("short header"))
+/// Version 2 header bytes: version, n, first t, last t, base (fixed width).
+const HEADER_V2_LEN: usize = 1 + 2 + 8 + 8 + 8;
+
+fn header(body: &[u8]) -> Result<Header<'_>> {
+    let short = || corrupt("short header");
+    let mut r = ByteReader::new(body);
+    let version = r.u8().map_err(|_| short())?;
+    if version == BLOCK_VERSION_2 {
+        let u64_at = |at: usize| {
+            body.get(at..at + 8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_le_bytes)
+                .ok_or_else(short)
+        };
+        let n = body
+            .get(1..3)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map(u16::from_le_bytes)
+            .ok_or_else(short)?;
+        return Ok(Header {
+            version,
+            n: usize::from(n),
+            first_t: u64_at(3)? as i64,
+            last_t: u64_at(11)? as i64,
+            first_base: f64::from_bits(u64_at(19)?),
+            parts: body.get(HEADER_V2_LEN..).ok_or_else(short)?,
+        });
+    }
+    let n = r.uvarint().map_err(|_| short())?;
+    let first_t = r.varint().map_err(|_| short())?;
+    let span = r.uvarint().map_err(|_| short())?;
+    let first_base = f64::from_bits(r.u64_le().map_err(|_| short())?);
+    let n = u16::try_from(n).map_err(|_| corrupt(format!("{n} windows")))?;
+    Ok(Header {
+        version,
+        n: usize::from(n),
+        first_t,
+        last_t: first_t.wrapping_add(span as i64),
+        first_base,
+        parts: r.rest(),
+    })
 }
 
 /// The first and last window timestamps of a block, read from its header (checksum verified).
 pub fn block_range(bytes: &[u8]) -> Result<(i64, i64)> {
-    let body = checked_body(bytes)?;
-    Ok((read_u64(body, 3)? as i64, read_u64(body, 11)? as i64))
+    let h = header(checked_body(bytes)?)?;
+    Ok((h.first_t, h.last_t))
 }
 
 fn checked_body(bytes: &[u8]) -> Result<&[u8]> {
@@ -279,7 +329,7 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8]> {
         });
     }
     match body.first() {
-        Some(&BLOCK_VERSION) => Ok(body),
+        Some(&BLOCK_VERSION | &BLOCK_VERSION_2) => Ok(body),
         Some(&v) => Err(Error::InvalidVersion {
             what: "tier block",
             version: v,
@@ -305,32 +355,45 @@ pub fn decode_block_columns(bytes: &[u8], need: Columns, out: &mut Vec<WindowAgg
 }
 
 fn decode_parts(bytes: &[u8], need: Columns, out: &mut Vec<WindowAgg>) -> Result<()> {
-    let body = checked_body(bytes)?;
-    let n = body
-        .get(1..3)
-        .and_then(|b| <[u8; 2]>::try_from(b).ok())
-        .map(u16::from_le_bytes)
-        .ok_or_else(|| corrupt("short header"))? as usize;
-    let first_base = f64::from_bits(read_u64(body, 19)?);
-    let mut rest = body.get(HEADER_LEN..).ok_or_else(|| corrupt("short header"))?;
+    let h = header(checked_body(bytes)?)?;
+    let n = h.n;
+    let mut rest = h.parts;
+    // A part: flags, then the column's bytes (version 2: a u32 LE length and a whole chunk; version 3: a
+    // uvarint length and the chunk's sections).
     let mut next_part = || -> Result<(u8, &[u8])> {
         let (&flags, tail) = rest.split_first().ok_or_else(|| corrupt("truncated part"))?;
-        let len = tail
-            .get(..4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(u32::from_le_bytes)
-            .ok_or_else(|| corrupt("truncated part length"))? as usize;
-        let part = tail.get(4..4 + len).ok_or_else(|| corrupt("truncated part"))?;
-        rest = tail.get(4 + len..).unwrap_or_default();
+        let (len, tail) = if h.version == BLOCK_VERSION_2 {
+            let len = tail
+                .get(..4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_le_bytes)
+                .ok_or_else(|| corrupt("truncated part length"))? as usize;
+            (len, tail.get(4..).unwrap_or_default())
+        } else {
+            let mut r = ByteReader::new(tail);
+            let len = r.uvarint().map_err(|_| corrupt("truncated part length"))?;
+            (usize::try_from(len).unwrap_or(usize::MAX), r.rest())
+        };
+        let part = tail.get(..len).ok_or_else(|| corrupt("truncated part"))?;
+        rest = tail.get(len..).unwrap_or_default();
         Ok((flags, part))
     };
+    // Version 3 columns get their chunk header back: the first from the block's time range, the others
+    // from the synthetic 0..n-1 time column.
+    fn chunk(version: u8, part: &[u8], n: usize, min_t: i64, max_t: i64) -> std::borrow::Cow<'_, [u8]> {
+        if version == BLOCK_VERSION_2 {
+            std::borrow::Cow::Borrowed(part)
+        } else {
+            std::borrow::Cow::Owned(chunk_from_sections(part, n, min_t, max_t))
+        }
+    }
     let (mut ts, mut lasts) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    decode_chunk(next_part()?.1, &mut ts, &mut lasts)?;
+    decode_chunk(&chunk(h.version, next_part()?.1, n, h.first_t, h.last_t), &mut ts, &mut lasts)?;
     if ts.len() != n {
         return Err(corrupt("window count differs from the header"));
     }
     let start = out.len();
-    let mut prev = first_base;
+    let mut prev = h.first_base;
     for (&t, &last) in ts.iter().zip(&lasts) {
         out.push(WindowAgg {
             t,
@@ -346,6 +409,7 @@ fn decode_parts(bytes: &[u8], need: Columns, out: &mut Vec<WindowAgg>) -> Result
     }
     let mut idx = Vec::with_capacity(n);
     let mut col = Vec::with_capacity(n);
+    let last_idx = (n as i64).saturating_sub(1);
     for (i, (_, bit, _)) in COLUMNS.iter().enumerate() {
         let (flags, part) = next_part()?;
         if !need.has(*bit) {
@@ -353,7 +417,7 @@ fn decode_parts(bytes: &[u8], need: Columns, out: &mut Vec<WindowAgg>) -> Result
         }
         idx.clear();
         col.clear();
-        decode_chunk(part, &mut idx, &mut col)?;
+        decode_chunk(&chunk(h.version, part, n, 0, last_idx), &mut idx, &mut col)?;
         if col.len() != n {
             return Err(corrupt("column length differs from the window count"));
         }
