@@ -417,8 +417,22 @@ mod tests {
                 assert!(fast.is_empty());
             }
         }
-        assert!(taken > tried / 3, "the path applies to short decimals: {taken} of {tried}");
-        for v in [0.5, -0.5, 0.001, -0.000001, 1.25, 9.99, 0.1 + 0.2, 1e-7, 1125899906842.6239, 12345.678] {
+        assert!(
+            taken > tried / 3,
+            "the path applies to short decimals: {taken} of {tried}"
+        );
+        for v in [
+            0.5,
+            -0.5,
+            0.001,
+            -0.000001,
+            1.25,
+            9.99,
+            0.1 + 0.2,
+            1e-7,
+            1125899906842.6239,
+            12345.678,
+        ] {
             let (mut fast, mut slow) = (String::new(), String::new());
             write_shortest_f(&mut slow, v);
             if write_short_decimal(&mut fast, v) {

@@ -463,7 +463,10 @@ fn batched_selection_holds_the_whole_selection() {
     .unwrap();
     assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![3, 3, 3, 1]);
     for b in &batches {
-        assert!(b.windows(2).all(|w| w[0].labels < w[1].labels), "a batch is in label order");
+        assert!(
+            b.windows(2).all(|w| w[0].labels < w[1].labels),
+            "a batch is in label order"
+        );
     }
     let mut got: Vec<strata_storage::SeriesData> = batches.into_iter().flatten().collect();
     got.sort_by(|a, b| a.labels.cmp(&b.labels));

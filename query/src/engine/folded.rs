@@ -78,16 +78,20 @@ fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Gr
         ctx.release_samples(points);
         Ok(())
     };
-    ctx.reader
-        .select_batched(&ms.selector.matchers, lo - ms.range + 1, hi, &hints, BATCH, &mut |sel| {
-            match batch(sel) {
-                Ok(()) => true,
-                Err(e) => {
-                    failed = Some(e);
-                    false
-                }
+    ctx.reader.select_batched(
+        &ms.selector.matchers,
+        lo - ms.range + 1,
+        hi,
+        &hints,
+        BATCH,
+        &mut |sel| match batch(sel) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
             }
-        })?;
+        },
+    )?;
     if let Some(e) = failed {
         return Err(e);
     }
@@ -158,19 +162,23 @@ impl<'g> Groups<'g> {
         }
         let op = self.op;
         let lens: Vec<usize> = (0..self.blocks.len()).map(|b| self.block_len(b)).collect();
-        self.blocks.par_iter_mut().zip(lens).enumerate().for_each(|(b, (block, len))| {
-            let first = b * STEP_BLOCK;
-            for (s, &gi) in series.iter().zip(&members) {
-                let (Some(states), Some(vals)) = (block.get_mut(gi * len..), s.vals.get(first..)) else {
-                    continue;
-                };
-                for (fold, v) in states.iter_mut().zip(vals).take(len) {
-                    if let Some(v) = v {
-                        fold.push(op, *v);
+        self.blocks
+            .par_iter_mut()
+            .zip(lens)
+            .enumerate()
+            .for_each(|(b, (block, len))| {
+                let first = b * STEP_BLOCK;
+                for (s, &gi) in series.iter().zip(&members) {
+                    let (Some(states), Some(vals)) = (block.get_mut(gi * len..), s.vals.get(first..)) else {
+                        continue;
+                    };
+                    for (fold, v) in states.iter_mut().zip(vals).take(len) {
+                        if let Some(v) = v {
+                            fold.push(op, *v);
+                        }
                     }
                 }
-            }
-        });
+            });
     }
 
     /// The output series: groups with a value at some step.
@@ -288,8 +296,10 @@ mod tests {
                 for (x, y) in a.iter().zip(b) {
                     assert_eq!(x.labels, y.labels, "{q}");
                     assert_eq!(x.timestamps, y.timestamps, "{q} {}", x.labels);
-                    let (xv, yv): (Vec<u64>, Vec<u64>) =
-                        (x.values.iter().map(|&v| bits(v)).collect(), y.values.iter().map(|&v| bits(v)).collect());
+                    let (xv, yv): (Vec<u64>, Vec<u64>) = (
+                        x.values.iter().map(|&v| bits(v)).collect(),
+                        y.values.iter().map(|&v| bits(v)).collect(),
+                    );
                     assert_eq!(xv, yv, "{q} {}", x.labels);
                 }
             }
@@ -327,7 +337,10 @@ mod tests {
                 ] {
                     let q = format!("{op}{grouping} ({f})");
                     let reference = format!("{op}{grouping} ({f} * 1)");
-                    let want = e.range_query(&st, &reference, 0, 1_800_000, 15_000, &opts).unwrap().value;
+                    let want = e
+                        .range_query(&st, &reference, 0, 1_800_000, 15_000, &opts)
+                        .unwrap()
+                        .value;
                     let got = e.range_query(&batched, &q, 0, 1_800_000, 15_000, &opts).unwrap().value;
                     same(&got, &want, &q);
                     let whole = e.range_query(&st, &q, 0, 1_800_000, 15_000, &opts).unwrap().value;

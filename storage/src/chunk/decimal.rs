@@ -275,7 +275,12 @@ impl Params {
     /// Pushes `n >= 1` regular values onto `vs`, the first being `m`: residuals are read in blocks, and
     /// each block is turned into values in a loop specialised for the order.
     fn regular(&self, res: &mut ResidualReader<'_>, mut m: i64, n: usize, vs: &mut Vec<f64>) -> Result<()> {
-        let Self { scale, mult, bias, order } = *self;
+        let Self {
+            scale,
+            mult,
+            bias,
+            order,
+        } = *self;
         vs.reserve(n);
         vs.push(unscale(m, scale));
         let mut buf = [0u64; 64];
@@ -323,14 +328,24 @@ pub(crate) fn decode(r: &mut ByteReader<'_>, count: usize, order: Order, vs: &mu
         Order::DoubleDelta => 0,
     };
     let mut res = ResidualReader::new(r)?;
-    let params = Params { scale, mult, bias, order };
+    let params = Params {
+        scale,
+        mult,
+        bias,
+        order,
+    };
     if list.is_empty() {
         params.regular(&mut res, m, count, vs)?;
     } else {
         let mut regular_vs = Vec::with_capacity(regular);
         params.regular(&mut res, m, regular, &mut regular_vs)?;
         let mut it = regular_vs.into_iter();
-        exceptions::merge(count, &list, || it.next().ok_or_else(|| corrupt("too few regular values")), vs)?;
+        exceptions::merge(
+            count,
+            &list,
+            || it.next().ok_or_else(|| corrupt("too few regular values")),
+            vs,
+        )?;
     }
     res.finish(r)
 }

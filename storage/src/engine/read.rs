@@ -518,9 +518,20 @@ mod tests {
         o.wal_fsync = FsyncPolicy::Never;
         let st = Storage::open(o).unwrap();
         let labels = Labels::from_pairs([("__name__", "m".to_string())]);
-        let samples: Vec<Sample> = (0..50).map(|i| Sample { t: 1_000 + i * 15_000, v: i as f64 }).collect();
+        let samples: Vec<Sample> = (0..50)
+            .map(|i| Sample {
+                t: 1_000 + i * 15_000,
+                v: i as f64,
+            })
+            .collect();
         st.append(&[WriteSeries { labels, samples }]).unwrap();
-        let r = st.head.shards().iter().flat_map(|s| s.read().keys().copied().collect::<Vec<_>>()).next().unwrap();
+        let r = st
+            .head
+            .shards()
+            .iter()
+            .flat_map(|s| s.read().keys().copied().collect::<Vec<_>>())
+            .next()
+            .unwrap();
         let (mint, maxt) = (0, 10_000_000);
         let mut cur = Cursors::new(&st, mint, maxt);
         let mut g = Gather::default();

@@ -388,7 +388,11 @@ fn decode_parts(bytes: &[u8], need: Columns, out: &mut Vec<WindowAgg>) -> Result
         }
     }
     let (mut ts, mut lasts) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    decode_chunk(&chunk(h.version, next_part()?.1, n, h.first_t, h.last_t), &mut ts, &mut lasts)?;
+    decode_chunk(
+        &chunk(h.version, next_part()?.1, n, h.first_t, h.last_t),
+        &mut ts,
+        &mut lasts,
+    )?;
     if ts.len() != n {
         return Err(corrupt("window count differs from the header"));
     }

@@ -156,7 +156,9 @@ fn encode_block_v2(windows: &[WindowAgg]) -> Vec<u8> {
 #[test]
 fn version_2_blocks_still_read_and_version_3_is_smaller() {
     let ts: Vec<i64> = (0..72 * 20).map(|k| k * 15_000 + (k * 7) % 5).collect();
-    let vs: Vec<f64> = (0..72 * 20).map(|k| (k * 137 % 1000 + k * 1000) as f64 / 100.0).collect();
+    let vs: Vec<f64> = (0..72 * 20)
+        .map(|k| (k * 137 % 1000 + k * 1000) as f64 / 100.0)
+        .collect();
     let all = aggregate_raw(&ts, &vs, M5, None);
     for n in [1, 2, 24, 72] {
         let w = &all[..n];
@@ -167,14 +169,27 @@ fn version_2_blocks_still_read_and_version_3_is_smaller() {
         let bits = |ws: &[WindowAgg]| -> Vec<[u64; 8]> {
             ws.iter()
                 .map(|w| {
-                    [w.t as u64, w.count.to_bits(), w.sum.to_bits(), w.min.to_bits(), w.max.to_bits(),
-                     w.last.to_bits(), w.base.to_bits(), w.adj.to_bits()]
+                    [
+                        w.t as u64,
+                        w.count.to_bits(),
+                        w.sum.to_bits(),
+                        w.min.to_bits(),
+                        w.max.to_bits(),
+                        w.last.to_bits(),
+                        w.base.to_bits(),
+                        w.adj.to_bits(),
+                    ]
                 })
                 .collect()
         };
         assert_eq!(bits(&a), bits(w), "v2, {n} windows");
         assert_eq!(bits(&b), bits(w), "v3, {n} windows");
         assert_eq!(block_range(&v2).unwrap(), block_range(&v3).unwrap());
-        assert!(v3.len() + 60 < v2.len(), "{n} windows: v3 {} B, v2 {} B", v3.len(), v2.len());
+        assert!(
+            v3.len() + 60 < v2.len(),
+            "{n} windows: v3 {} B, v2 {} B",
+            v3.len(),
+            v2.len()
+        );
     }
 }
