@@ -73,7 +73,7 @@ pub trait SeriesReader: Send + Sync {
         maxt: i64,
         hints: &SelectHints,
         batch: usize,
-        f: &mut dyn FnMut(Selection) -> bool,
+        f: &mut (dyn FnMut(Selection) -> bool + Send),
     ) -> Result<()> {
         let _ = batch;
         f(self.select_hinted(matchers, mint, maxt, hints)?);

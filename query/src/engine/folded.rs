@@ -241,7 +241,7 @@ mod tests {
             maxt: i64,
             hints: &SelectHints,
             _batch: usize,
-            f: &mut dyn FnMut(Selection) -> bool,
+            f: &mut (dyn FnMut(Selection) -> bool + Send),
         ) -> strata_storage::Result<()> {
             let sel = self.select_hinted(m, mint, maxt, hints)?;
             let mut it = sel.series.into_iter().peekable();

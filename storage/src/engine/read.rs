@@ -431,20 +431,28 @@ impl SeriesReader for Storage {
         maxt: i64,
         hints: &crate::read::SelectHints,
         batch: usize,
-        f: &mut dyn FnMut(crate::read::Selection) -> bool,
+        f: &mut (dyn FnMut(crate::read::Selection) -> bool + Send),
     ) -> Result<()> {
         if mint > maxt {
             return Ok(());
         }
         // Batches are runs of the selection's refs in ref order, so that consecutive batches read consecutive
         // key ranges (in label order, every batch would seek all over the partitions and read the same
-        // blocks again); each is handed over in label order.
+        // blocks again); each is handed over in label order. The next batch is read while `f` takes the
+        // current one.
         let segments = self.plan_selection(mint, maxt, hints);
         let refs = self.refs_in_range(matchers, mint, maxt);
-        for part in refs.chunks(batch.max(1)) {
-            if !f(self.read_segments(part, &segments, hints)?) {
+        let parts: Vec<&[u64]> = refs.chunks(batch.max(1)).collect();
+        let read = |part: &[u64]| self.read_segments(part, &segments, hints);
+        let mut next = parts.first().map(|p| read(p));
+        for following in parts.iter().skip(1).map(Some).chain(std::iter::once(None)) {
+            let Some(current) = next.take() else { break };
+            let current = current?;
+            let (go_on, read_next) = rayon::join(|| f(current), || following.map(|p| read(p)));
+            if !go_on {
                 break;
             }
+            next = read_next;
         }
         Ok(())
     }
