@@ -273,7 +273,7 @@ struct Params {
 
 impl Params {
     /// Pushes `n >= 1` regular values onto `vs`, the first being `m`: residuals are read in blocks, and
-    /// each block is turned into values in a loop specialised for the order.
+    /// turned into values by a loop specialised for the order.
     fn regular(&self, res: &mut ResidualReader<'_>, mut m: i64, n: usize, vs: &mut Vec<f64>) -> Result<()> {
         let Self {
             scale,
@@ -283,30 +283,21 @@ impl Params {
         } = *self;
         vs.reserve(n);
         vs.push(unscale(m, scale));
-        let mut buf = [0u64; 64];
-        let mut left = n.saturating_sub(1);
-        let mut d = 0i64;
-        while left > 0 {
-            let block = buf.get_mut(..left.min(64)).unwrap_or_default();
-            res.read_into(block)?;
-            match order {
-                Order::Delta => {
-                    for &z in block.iter() {
-                        m = m.wrapping_add(unzigzag(z).wrapping_mul(mult).wrapping_add(bias));
-                        vs.push(unscale(m, scale));
-                    }
-                }
-                Order::DoubleDelta => {
-                    for &z in block.iter() {
-                        d = d.wrapping_add(unzigzag(z).wrapping_mul(mult));
-                        m = m.wrapping_add(d);
-                        vs.push(unscale(m, scale));
-                    }
-                }
+        let rest = n.saturating_sub(1);
+        match order {
+            Order::Delta => res.for_each(rest, |z| {
+                m = m.wrapping_add(unzigzag(z).wrapping_mul(mult).wrapping_add(bias));
+                vs.push(unscale(m, scale));
+            }),
+            Order::DoubleDelta => {
+                let mut d = 0i64;
+                res.for_each(rest, |z| {
+                    d = d.wrapping_add(unzigzag(z).wrapping_mul(mult));
+                    m = m.wrapping_add(d);
+                    vs.push(unscale(m, scale));
+                })
             }
-            left -= block.len();
         }
-        Ok(())
     }
 }
 

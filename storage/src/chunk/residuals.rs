@@ -541,6 +541,20 @@ impl<'a> ResidualReader<'a> {
         Ok(())
     }
 
+    /// Reads the next `n` residuals in blocks of [`ResidualReader::read_into`] and hands each to `f`, in order.
+    #[inline]
+    pub(crate) fn for_each(&mut self, n: usize, mut f: impl FnMut(u64)) -> Result<()> {
+        let mut buf = [0u64; 64];
+        let mut left = n;
+        while left > 0 {
+            let block = buf.get_mut(..left.min(64)).unwrap_or_default();
+            self.read_into(block)?;
+            block.iter().for_each(|&z| f(z));
+            left -= block.len();
+        }
+        Ok(())
+    }
+
     /// Ends the block: checks that everything written was read and advances `r` past it.
     pub(crate) fn finish(self, r: &mut ByteReader<'_>) -> Result<()> {
         match self {

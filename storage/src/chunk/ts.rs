@@ -229,7 +229,7 @@ pub(crate) fn decode(
             let mut res = ResidualReader::new(r)?;
             let mut t = min_t;
             let mut d = step;
-            in_blocks(&mut res, inner, |z| {
+            res.for_each(inner, |z| {
                 d = d.wrapping_add(unzigzag(z));
                 t = t.wrapping_add(d);
                 out.push(t);
@@ -241,7 +241,7 @@ pub(crate) fn decode(
             let offset = r.varint()?;
             let mut res = ResidualReader::new(r)?;
             let mut g = min_t.wrapping_add(offset);
-            in_blocks(&mut res, inner, |z| {
+            res.for_each(inner, |z| {
                 g = g.wrapping_add(step);
                 let residual = unzigzag(z);
                 let t = g.wrapping_add(residual);
@@ -259,20 +259,6 @@ pub(crate) fn decode(
     let decoded = out.get(start..).unwrap_or_default();
     if decoded.iter().zip(decoded.iter().skip(1)).any(|(a, b)| a >= b) {
         return Err(corrupt("timestamps not strictly increasing"));
-    }
-    Ok(())
-}
-
-/// Reads `n` residuals in blocks and hands each to `f`, in order.
-#[inline]
-fn in_blocks(res: &mut ResidualReader<'_>, n: usize, mut f: impl FnMut(u64)) -> Result<()> {
-    let mut buf = [0u64; 64];
-    let mut left = n;
-    while left > 0 {
-        let block = buf.get_mut(..left.min(64)).unwrap_or_default();
-        res.read_into(block)?;
-        block.iter().for_each(|&z| f(z));
-        left -= block.len();
     }
     Ok(())
 }

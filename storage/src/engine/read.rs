@@ -180,29 +180,10 @@ impl Storage {
         refs
     }
 
-    /// Raw samples of the matching series in one or more disjoint, increasing time ranges (several when a
-    /// tier-aware selection skips a gap no tier fills), sorted by label set.
-    pub(super) fn select_raw(&self, matchers: &[LabelMatcher], ranges: &[(i64, i64)]) -> Result<Vec<SeriesData>> {
-        self.select_raw_as(matchers, ranges, false)
-    }
-
-    /// [`Storage::select_raw`]; with `newest_only`, each series keeps only its newest sample in the ranges
-    /// (what an instant vector selector of an instant query uses), which the head often answers without
-    /// decoding anything.
-    pub(super) fn select_raw_as(
-        &self,
-        matchers: &[LabelMatcher],
-        ranges: &[(i64, i64)],
-        newest_only: bool,
-    ) -> Result<Vec<SeriesData>> {
-        let (Some(&(mint, _)), Some(&(_, maxt))) = (ranges.first(), ranges.last()) else {
-            return Ok(Vec::new());
-        };
-        let refs = self.refs_in_range(matchers, mint, maxt);
-        self.read_raw_refs(&refs, ranges, newest_only)
-    }
-
-    /// Raw samples of the series `refs` (sorted) in `ranges`, in label order; see [`Storage::select_raw_as`].
+    /// Raw samples of the series `refs` (sorted) in one or more disjoint, increasing time ranges (several when
+    /// a tier-aware selection skips a gap no tier fills), in label order; series without samples there are
+    /// left out. With `newest_only`, each series keeps only its newest sample in the ranges (what an instant
+    /// vector selector of an instant query uses), which the head often answers without decoding anything.
     pub(super) fn read_raw_refs(
         &self,
         refs: &[u64],
@@ -441,6 +422,9 @@ impl SeriesReader for Storage {
         // blocks again); each is handed over in label order. The next batch is read while `f` takes the
         // current one.
         let segments = self.plan_selection(mint, maxt, hints);
+        if segments.is_empty() {
+            return Ok(());
+        }
         let refs = self.refs_in_range(matchers, mint, maxt);
         let parts: Vec<&[u64]> = refs.chunks(batch.max(1)).collect();
         let read = |part: &[u64]| self.read_segments(part, &segments, hints);
@@ -461,7 +445,8 @@ impl SeriesReader for Storage {
         if mint > maxt {
             return Ok(Vec::new());
         }
-        self.select_raw(matchers, &[(mint, maxt)])
+        let refs = self.refs_in_range(matchers, mint, maxt);
+        self.read_raw_refs(&refs, &[(mint, maxt)], false)
     }
 
     /// Series whose approximate data range (per-series min/max time) meets the range; see

@@ -166,13 +166,8 @@ impl Storage {
         hints: &SelectHints,
     ) -> Result<Selection> {
         let segments = self.plan_selection(mint, maxt, hints);
-        if segments.iter().all(|s| s.tier == TIER_RAW) {
-            let ranges: Vec<(i64, i64)> = segments.iter().map(|s| (s.from, s.to)).collect();
-            let series = self.select_raw_as(matchers, &ranges, hints.newest_only())?;
-            return Ok(Selection {
-                series,
-                downsampled: false,
-            });
+        if segments.is_empty() {
+            return Ok(Selection::default());
         }
         let refs = self.refs_in_range(matchers, mint, maxt);
         self.read_segments(&refs, &segments, hints)

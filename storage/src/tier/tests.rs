@@ -104,15 +104,19 @@ fn blocks_round_trip_bit_exact_and_detect_corruption() {
     }
 }
 
-#[test]
-fn counter_blocks_cost_little_beyond_their_last_values() {
-    // A counter with a 0.01 resolution, 20 samples per window: max = last and no resets, so max and
-    // adj are constant columns once XORed with last / as zeros.
+/// 72 five-minute windows of a counter with a 0.01 resolution, 20 jittered samples per window.
+fn counter_windows() -> Vec<WindowAgg> {
     let ts: Vec<i64> = (0..72 * 20).map(|k| k * 15_000 + (k * 7) % 5).collect();
     let vs: Vec<f64> = (0..72 * 20)
         .map(|k| (k * 137 % 1000 + k * 1000) as f64 / 100.0)
         .collect();
-    let w = aggregate_raw(&ts, &vs, M5, None);
+    aggregate_raw(&ts, &vs, M5, None)
+}
+
+#[test]
+fn counter_blocks_cost_little_beyond_their_last_values() {
+    // max = last and no resets, so max and adj are constant columns once XORed with last / as zeros.
+    let w = counter_windows();
     let block = encode_block(&w).unwrap();
     let lasts: Vec<f64> = w.iter().map(|w| w.last).collect();
     let wts: Vec<i64> = w.iter().map(|w| w.t).collect();
@@ -155,11 +159,7 @@ fn encode_block_v2(windows: &[WindowAgg]) -> Vec<u8> {
 /// for the short blocks of recent data.
 #[test]
 fn version_2_blocks_still_read_and_version_3_is_smaller() {
-    let ts: Vec<i64> = (0..72 * 20).map(|k| k * 15_000 + (k * 7) % 5).collect();
-    let vs: Vec<f64> = (0..72 * 20)
-        .map(|k| (k * 137 % 1000 + k * 1000) as f64 / 100.0)
-        .collect();
-    let all = aggregate_raw(&ts, &vs, M5, None);
+    let all = counter_windows();
     for n in [1, 2, 24, 72] {
         let w = &all[..n];
         let (v2, v3) = (encode_block_v2(w), encode_block(w).unwrap());
