@@ -224,7 +224,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 (
                     "strata_storage_wal_fsyncs_total",
                     "counter",
-                    "fsync calls on the write-ahead log.",
+                    "fsync calls on the write-ahead logs (Strata's, and RocksDB's for chunks sealed straight from bulk writes).",
                     m.wal_fsyncs as f64,
                 ),
                 (

@@ -62,15 +62,14 @@ impl Storage {
             return Ok(report);
         }
         let mut slots = vec![None; samples.len()];
-        let lsn = {
+        let written = {
             let _guard = self.append_lock.lock();
             self.check_open()?;
             let (refs, created) = self.resolve_refs(&mut slots, &labels)?;
-            let (lsn, n) = self.write_resolved(&refs, &samples, &labels, &created)?;
-            report.samples_appended = n;
-            lsn
+            self.write_resolved(&refs, &samples, &labels, &created)?
         };
-        self.wal.commit(lsn)?;
+        report.samples_appended = written.samples;
+        self.commit(&written)?;
         Ok(report)
     }
 
@@ -125,7 +124,7 @@ impl Storage {
         if samples.is_empty() {
             return Ok(report);
         }
-        let lsn = {
+        let written = {
             let _guard = self.append_lock.lock();
             self.check_open()?;
             // Deletes run under the append lock: a series verified above may have gone since (they empty
@@ -149,8 +148,7 @@ impl Storage {
                 }
             }
             let (refs, created) = self.resolve_refs(&mut slots, &labels)?;
-            let (lsn, n) = self.write_resolved(&refs, &samples, &labels, &created)?;
-            report.samples_appended = n;
+            let written = self.write_resolved(&refs, &samples, &labels, &created)?;
             let series = self.index.read().len();
             let mut cache = self.ref_cache.write();
             for (k, _) in &owned {
@@ -161,9 +159,10 @@ impl Storage {
                     cache.insert(ks.key, r, series);
                 }
             }
-            lsn
+            written
         };
-        self.wal.commit(lsn)?;
+        report.samples_appended = written.samples;
+        self.commit(&written)?;
         Ok(report)
     }
 
@@ -206,16 +205,21 @@ impl Storage {
         Ok((refs?, created))
     }
 
-    /// Writes resolved series: one WAL write (series records of `created`, whose labels are in `labels`,
-    /// before the samples of every series), the `series` column family, then the head. Returns the WAL
-    /// sequence number to commit and the number of samples written. Called under the append lock.
+    /// Writes resolved series: the `series` column family for those in `created` (whose labels are in
+    /// `labels`); the leading whole chunks of bulk samples straight to RocksDB ([`Storage::seal_direct`]);
+    /// one WAL write (series records of `created` before the remaining samples); then the head. Returns
+    /// what [`Storage::commit`] must make durable. Called under the append lock.
+    ///
+    /// A write is not atomic until acknowledged: a crash part-way may leave some of its series' chunks
+    /// stored and not the rest. Remote-write clients resend unacknowledged requests, and a resent sample
+    /// replaces itself.
     fn write_resolved(
         &self,
         refs: &[u64],
         samples: &[&[Sample]],
         labels: &[Option<&Labels>],
         created: &[(u64, usize)],
-    ) -> Result<(u64, u64)> {
+    ) -> Result<Written> {
         let created: Vec<(u64, &Labels)> = created
             .iter()
             .map(|&(r, k)| {
@@ -224,19 +228,8 @@ impl Storage {
                     .ok_or_else(|| Error::Internal("append: created series without labels".into()))
             })
             .collect::<Result<_>>()?;
-        let mut series_payload = Vec::new();
         if !created.is_empty() {
-            encode_series(&mut series_payload, created.iter().copied());
-        }
-        let mut samples_payload = Vec::with_capacity(samples.iter().map(|s| s.len() * 10 + 4).sum());
-        encode_samples(&mut samples_payload, refs.iter().zip(samples).map(|(&r, s)| (r, *s)));
-        let mut records: Vec<(u8, &[u8])> = Vec::with_capacity(2);
-        if !created.is_empty() {
-            records.push((REC_SERIES, &series_payload));
-        }
-        records.push((REC_SAMPLES, &samples_payload));
-        let (lsn, seg) = self.wal.append(&records)?;
-        if !created.is_empty() {
+            // Before any chunk of these series: RocksDB's WAL replays in write order.
             let cf = self.cf(CF_SERIES)?;
             let mut wb = rocksdb::WriteBatch::default();
             for &(r, l) in &created {
@@ -247,48 +240,111 @@ impl Storage {
                 .series_created
                 .fetch_add(created.len() as u64, Ordering::Relaxed);
         }
+        let order = shard_order(refs);
+        // Samples of each series (same positions) written as whole chunks, before the WAL write.
+        let mut direct = vec![0usize; refs.len()];
+        let max = self.opts.chunk_max_samples.max(1);
+        let mut db_generation = None;
+        if samples.iter().any(|s| s.len() >= max) {
+            let (mut ts, mut vs) = (Vec::new(), Vec::new());
+            let mut batch = DirectBatch::default();
+            for group in order.chunk_by(|a, b| Head::shard_index(a.0) == Head::shard_index(b.0)) {
+                let Some(&(first, _)) = group.first() else { continue };
+                let mut shard = self.head.shard(first).write();
+                for &(r, k) in group {
+                    let s = samples.get(k).copied().unwrap_or_default();
+                    if s.len() < max {
+                        continue;
+                    }
+                    ts.clear();
+                    vs.clear();
+                    ts.extend(s.iter().map(|x| x.t));
+                    vs.extend(s.iter().map(|x| x.v));
+                    let n = self.seal_direct(r, shard.entry(r).or_default(), &ts, &vs, &mut batch)?;
+                    if let Some(d) = direct.get_mut(k) {
+                        *d = n;
+                    }
+                }
+            }
+            if self.write_direct(batch)? {
+                db_generation = Some(self.db_sync.note_write());
+            }
+        }
+        let rest = |k: usize| {
+            let s = samples.get(k).copied().unwrap_or_default();
+            s.get(direct.get(k).copied().unwrap_or(0)..).unwrap_or_default()
+        };
+        let logged: Vec<(u64, &[Sample])> = refs
+            .iter()
+            .enumerate()
+            .map(|(k, &r)| (r, rest(k)))
+            .filter(|(_, s)| !s.is_empty())
+            .collect();
+        let mut series_payload = Vec::new();
+        if !created.is_empty() {
+            encode_series(&mut series_payload, created.iter().copied());
+        }
+        let mut samples_payload = Vec::new();
+        let mut records: Vec<(u8, &[u8])> = Vec::with_capacity(2);
+        if !created.is_empty() {
+            records.push((REC_SERIES, &series_payload));
+        }
+        if !logged.is_empty() {
+            samples_payload.reserve(logged.iter().map(|(_, s)| s.len() * 10 + 4).sum());
+            encode_samples(&mut samples_payload, logged.iter().copied());
+            records.push((REC_SAMPLES, &samples_payload));
+        }
+        let (lsn, seg) = if records.is_empty() {
+            (None, self.wal.current_segment())
+        } else {
+            let (lsn, seg) = self.wal.append(&records)?;
+            (Some(lsn), seg)
+        };
         let now = now_ms();
         let mut n = 0u64;
         let mut ooo = 0u64;
-        // One lock per head shard and batch instead of one per series: positions grouped by shard with a
-        // stable counting sort, so the samples of one series (always in one shard) keep batch order.
-        let shard_of = Head::shard_index;
-        let mut starts = [0usize; HEAD_SHARDS + 1];
-        for &r in refs {
-            if let Some(c) = starts.get_mut(shard_of(r) + 1) {
-                *c += 1;
-            }
-        }
-        for i in 1..starts.len() {
-            let prev = starts.get(i - 1).copied().unwrap_or(0);
-            if let Some(c) = starts.get_mut(i) {
-                *c += prev;
-            }
-        }
-        let mut order = vec![(0u64, 0usize); refs.len()];
-        let mut next = starts;
-        for (k, &r) in refs.iter().enumerate() {
-            if let Some(at) = next.get_mut(shard_of(r))
-                && let Some(slot) = order.get_mut(*at)
-            {
-                *slot = (r, k);
-                *at += 1;
-            }
-        }
-        for group in order.chunk_by(|a, b| shard_of(a.0) == shard_of(b.0)) {
+        for group in order.chunk_by(|a, b| Head::shard_index(a.0) == Head::shard_index(b.0)) {
             let Some(&(first, _)) = group.first() else { continue };
             let mut shard = self.head.shard(first).write();
             for &(r, k) in group {
-                let s = samples.get(k).copied().unwrap_or_default();
-                ooo += self.apply_to(r, shard.entry(r).or_default(), s.iter().map(|x| (x.t, x.v)), seg, now)?;
-                n += s.len() as u64;
+                let s = rest(k);
+                ooo += self.apply_each(r, shard.entry(r).or_default(), s.iter().map(|x| (x.t, x.v)), seg, now)?;
+                n += samples.get(k).map_or(0, |s| s.len()) as u64;
             }
         }
         if ooo > 0 {
             self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
         }
         self.counters.samples_appended.fetch_add(n, Ordering::Relaxed);
-        Ok((lsn, n))
+        Ok(Written {
+            wal_lsn: lsn,
+            db_generation,
+            samples: n,
+        })
+    }
+
+    /// Writes the chunks of `batch` with their dirty marks; returns whether there were any.
+    fn write_direct(&self, batch: DirectBatch) -> Result<bool> {
+        let DirectBatch { wb, marks, chunks } = batch;
+        if chunks == 0 {
+            return Ok(false);
+        }
+        self.write_marked_locked(wb, crate::db::partition::TIER_5M, &marks)?;
+        self.counters.chunks_sealed.fetch_add(chunks, Ordering::Relaxed);
+        self.seal_epoch.fetch_add(1, Ordering::SeqCst);
+        Ok(true)
+    }
+
+    /// Makes a write durable per the fsync policy: its WAL record, and the chunks it sealed straight into
+    /// RocksDB. Called after the append lock is released, so concurrent writers share fsyncs.
+    fn commit(&self, written: &Written) -> Result<()> {
+        if let Some(lsn) = written.wal_lsn {
+            self.wal.commit(lsn)?;
+        }
+        if let Some(g) = written.db_generation {
+            self.db_sync.commit(&self.db, g)?;
+        }
+        Ok(())
     }
 
     /// Applies samples of series `r` (which must exist in the index) to the head; `seg` is the WAL segment
@@ -322,19 +378,23 @@ impl Storage {
     ) -> Result<u64> {
         if samples.size_hint().0 >= self.opts.chunk_max_samples.max(1) {
             let (ts, vs): (Vec<i64>, Vec<f64>) = samples.unzip();
-            let direct = self.seal_direct(r, s, &ts, &vs)?;
+            let mut batch = DirectBatch::default();
+            let direct = self.seal_direct(r, s, &ts, &vs, &mut batch)?;
+            self.write_direct(batch)?;
             let rest = ts.iter().zip(&vs).skip(direct).map(|(&t, &v)| (t, v));
             return self.apply_each(r, s, rest, seg, now);
         }
         self.apply_each(r, s, samples, seg, now)
     }
 
-    /// Writes the leading whole chunks of the samples `ts`/`vs` straight to RocksDB when they are strictly
-    /// increasing and all after the series' newest sample, and the head chunk is empty or full (then sealed
-    /// first): a bulk write skips appending to the head chunk and decoding it again to seal it. The chunks are
-    /// those the head would have sealed (same size and span limits, cut at partition boundaries) and are
-    /// written under the shard lock, so no reader misses them. Returns how many samples were written (0: none).
-    fn seal_direct(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64]) -> Result<usize> {
+    /// Puts the leading whole chunks of the samples `ts`/`vs` into `batch` when they are strictly increasing
+    /// and all after the series' newest sample, and the head chunk is empty or full (then sealed first, at
+    /// once): a bulk write skips appending to the head chunk and decoding it again to seal it. The chunks are
+    /// those the head would have sealed (same size and span limits, cut at partition boundaries). They were
+    /// never in the head, so no reader can miss them while `batch` is unwritten: a reader sees the write
+    /// whole once [`Storage::write_direct`] returns, or not at all. Returns how many samples were put (0:
+    /// none).
+    fn seal_direct(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64], batch: &mut DirectBatch) -> Result<usize> {
         let max = self.opts.chunk_max_samples.max(1);
         let whole = ts.len() / max * max;
         let (Some(ts), Some(vs)) = (ts.get(..whole), vs.get(..whole)) else {
@@ -350,8 +410,11 @@ impl Storage {
             }
             self.seal_chunk(r, s)?;
         }
-        self.write_chunks(r, s, ts, vs)?;
+        let n = self.put_chunks(r, ts, vs, &mut batch.wb)?;
+        batch.chunks += u64::from(n);
+        s.sealed_chunks = s.sealed_chunks.saturating_add(n);
         if let (Some(&first), Some(&last), Some(&v)) = (ts.first(), ts.last(), vs.last()) {
+            batch.marks.push((r, first, last));
             s.note_time(first);
             s.note_time(last);
             s.max_t = last;
@@ -400,6 +463,55 @@ impl Storage {
         s.last_write_ms = now;
         Ok(ooo)
     }
+}
+
+/// Chunks sealed straight from a write ([`Storage::seal_direct`]), written by [`Storage::write_direct`] in one
+/// RocksDB write: one WAL record and one memtable insert call for a whole request instead of one per series.
+#[derive(Default)]
+pub(super) struct DirectBatch {
+    wb: rocksdb::WriteBatch,
+    /// (series, first, last timestamp) of the samples put, for the 5 m tier's dirty marks.
+    marks: Vec<(u64, i64, i64)>,
+    chunks: u64,
+}
+
+/// What [`Storage::write_resolved`] wrote and [`Storage::commit`] must make durable.
+struct Written {
+    /// The WAL record to commit, if one was written.
+    wal_lsn: Option<u64>,
+    /// The generation of the RocksDB write of directly sealed chunks, if any.
+    db_generation: Option<u64>,
+    /// Samples written.
+    samples: u64,
+}
+
+/// (ref, position) of every series of a batch, grouped by head shard so that one lock per shard and batch
+/// serves all its series: a stable counting sort, so the positions of one shard keep batch order.
+fn shard_order(refs: &[u64]) -> Vec<(u64, usize)> {
+    let shard_of = Head::shard_index;
+    let mut starts = [0usize; HEAD_SHARDS + 1];
+    for &r in refs {
+        if let Some(c) = starts.get_mut(shard_of(r) + 1) {
+            *c += 1;
+        }
+    }
+    for i in 1..starts.len() {
+        let prev = starts.get(i - 1).copied().unwrap_or(0);
+        if let Some(c) = starts.get_mut(i) {
+            *c += prev;
+        }
+    }
+    let mut order = vec![(0u64, 0usize); refs.len()];
+    let mut next = starts;
+    for (k, &r) in refs.iter().enumerate() {
+        if let Some(at) = next.get_mut(shard_of(r))
+            && let Some(slot) = order.get_mut(*at)
+        {
+            *slot = (r, k);
+            *at += 1;
+        }
+    }
+    order
 }
 
 /// Whether the non-empty-valued pairs are in strictly ascending name order, as an indexed series' labels

@@ -1,7 +1,9 @@
 //! The storage engine: [`Storage`] ties the WAL, the head, the series index and RocksDB together.
 //!
-//! Write path (`append.rs`): validate → look up / create series refs → one WAL write (series records before
-//! samples) → head (in-order chunk or out-of-order buffer) → commit per [`FsyncPolicy`] (group commit).
+//! Write path (`append.rs`): validate → look up / create series refs → whole chunks of bulk writes sealed
+//! straight into RocksDB → one WAL write (series records before the other samples) → head (in-order chunk
+//! or out-of-order buffer) → commit per [`FsyncPolicy`] (group commit; RocksDB's WAL for the direct chunks,
+//! `durable.rs`).
 //! Full chunks are sealed into RocksDB inline; `maintain` (`seal.rs`) seals idle data and deletes WAL segments
 //! whose data is all sealed. Reads (`read.rs`) merge sealed chunks, head chunk and out-of-order buffer.
 //! Formats: `docs/format/wal.md`, `docs/format/rocksdb.md`, `docs/format/refs.md`.
@@ -9,6 +11,7 @@
 mod append;
 mod delete;
 mod downsample;
+mod durable;
 mod open;
 mod read;
 mod ref_cache;
@@ -144,7 +147,7 @@ pub struct StorageMetrics {
     pub corrupt_chunks: u64,
     /// WAL bytes written since start.
     pub wal_bytes_written: u64,
-    /// WAL fsyncs since start.
+    /// WAL fsyncs since start: Strata's WAL, and RocksDB's WAL for chunks sealed straight from bulk writes.
     pub wal_fsyncs: u64,
     /// Bytes on disk: RocksDB live SST files plus WAL segments.
     pub disk_bytes: u64,
@@ -217,6 +220,8 @@ pub struct Storage {
     /// Downsampling state: dirty ranges, watermarks, retention horizons.
     tiers: downsample::TierState,
     wal: Wal,
+    /// Durability of the chunks that bulk writes seal straight into RocksDB, bypassing `wal`.
+    db_sync: durable::DbSync,
     head: Head,
     index: RwLock<Index>,
     /// Wire-label key → ref, for [`Storage::append_keyed`]; every hit is checked against `index`.

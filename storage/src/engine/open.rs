@@ -51,12 +51,14 @@ impl Storage {
         let segments = wal::list_segments(&wal_dir)?;
         let first_seg = segments.last().map_or(1, |(n, _)| n + 1);
         let wal = Wal::create(&wal_dir, first_seg, opts.wal_fsync)?;
+        let db_sync = super::durable::DbSync::new(opts.wal_fsync);
         let storage = Storage {
             opts,
             db,
             partitions,
             tiers,
             wal,
+            db_sync,
             head,
             index: RwLock::new(index),
             ref_cache: RwLock::new(super::ref_cache::RefCache::default()),

@@ -17,8 +17,26 @@ impl Storage {
     /// at most `chunk_max_span_ms`, writes them to the raw tier, and counts them in `s` (with the seal epoch
     /// that tells readers opened earlier to look again). The caller holds `s`'s shard lock.
     pub(super) fn write_chunks(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64]) -> Result<()> {
-        let raw = tier(TIER_RAW);
         let mut wb = WriteBatch::default();
+        let n = self.put_chunks(r, ts, vs, &mut wb)?;
+        if n > 0 {
+            let (Some(&lo), Some(&hi)) = (ts.first(), ts.last()) else {
+                return Ok(());
+            };
+            self.write_marking_dirty(wb, crate::db::partition::TIER_5M, &[(r, lo, hi)])?;
+            self.counters.chunks_sealed.fetch_add(u64::from(n), Ordering::Relaxed);
+            s.sealed_chunks = s.sealed_chunks.saturating_add(n);
+            // After the write: an iterator opened at an epoch at or past this one sees the chunks.
+            s.sealed_epoch = self.seal_epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        }
+        Ok(())
+    }
+
+    /// Encodes sorted, unique samples of series `r` into chunks of at most `chunk_max_samples` samples
+    /// spanning at most `chunk_max_span_ms`, never crossing a partition boundary, and puts them into `wb`.
+    /// Returns how many chunks were put.
+    pub(super) fn put_chunks(&self, r: u64, ts: &[i64], vs: &[f64], wb: &mut WriteBatch) -> Result<u32> {
+        let raw = tier(TIER_RAW);
         let mut n = 0u32;
         let mut start = 0usize;
         while start < ts.len() {
@@ -56,17 +74,7 @@ impl Storage {
             n += 1;
             start = end;
         }
-        if n > 0 {
-            let (Some(&lo), Some(&hi)) = (ts.first(), ts.last()) else {
-                return Ok(());
-            };
-            self.write_marking_dirty(wb, crate::db::partition::TIER_5M, &[(r, lo, hi)])?;
-            self.counters.chunks_sealed.fetch_add(u64::from(n), Ordering::Relaxed);
-            s.sealed_chunks = s.sealed_chunks.saturating_add(n);
-            // After the write: an iterator opened at an epoch at or past this one sees the chunks.
-            s.sealed_epoch = self.seal_epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        }
-        Ok(())
+        Ok(n)
     }
 
     /// Seals the open head chunk of series `r` (no-op when empty).
@@ -107,6 +115,7 @@ impl Storage {
             return Ok(());
         }
         self.wal.tick()?;
+        self.db_sync.tick(&self.db)?;
         let now = now_ms();
         let idle = self.opts.head_idle_seal_ms;
         let full = self.opts.chunk_max_samples;

@@ -38,7 +38,7 @@ impl Storage {
             chunks_sealed: c.chunks_sealed.load(Ordering::Relaxed),
             corrupt_chunks: c.corrupt_chunks.load(Ordering::Relaxed),
             wal_bytes_written: self.wal.bytes_written(),
-            wal_fsyncs: self.wal.fsyncs(),
+            wal_fsyncs: self.wal.fsyncs() + self.db_sync.fsyncs(),
             disk_bytes: self.sst_bytes() + self.wal.disk_bytes(),
             head_bytes,
         }
