@@ -87,7 +87,12 @@ fn assert_between(got: &[SeriesData], want: &[SeriesData], want_next: &[SeriesDa
     let points = |v: &[SeriesData]| -> Points {
         v.iter()
             .map(|s| {
-                let p = s.timestamps.iter().zip(&s.values).map(|(&t, v)| (t, v.to_bits())).collect();
+                let p = s
+                    .timestamps
+                    .iter()
+                    .zip(&s.values)
+                    .map(|(&t, v)| (t, v.to_bits()))
+                    .collect();
                 (s.labels.to_string(), p)
             })
             .collect()
@@ -181,7 +186,12 @@ fn kill9_loses_no_acknowledged_sample() {
             model = with_next;
             acked += 1;
         } else if got != want {
-            assert_between(&got, &want, &want_next, &format!("trial {trial}: acked {acked} + part of the next"));
+            assert_between(
+                &got,
+                &want,
+                &want_next,
+                &format!("trial {trial}: acked {acked} + part of the next"),
+            );
         }
         // Every third time the parent closes cleanly (seal + empty WAL), else it just drops.
         if trial % 3 == 0 {

@@ -193,7 +193,12 @@ pub(crate) fn residuals_into(order: Order, ms: &[i64], rs: &mut Vec<i64>, zs: &m
     }
     let mult = mult.max(1);
     zs.clear();
-    zs.extend(rs.iter().map(|r| zigzag(r.wrapping_div(mult as i64))));
+    if mult == 1 {
+        // The usual case: no division per residual.
+        zs.extend(rs.iter().map(|&r| zigzag(r)));
+    } else {
+        zs.extend(rs.iter().map(|r| zigzag(r.wrapping_div(mult as i64))));
+    }
     (bias, mult)
 }
 

@@ -394,7 +394,14 @@ impl Storage {
     /// never in the head, so no reader can miss them while `batch` is unwritten: a reader sees the write
     /// whole once [`Storage::write_direct`] returns, or not at all. Returns how many samples were put (0:
     /// none).
-    fn seal_direct(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64], batch: &mut DirectBatch) -> Result<usize> {
+    fn seal_direct(
+        &self,
+        r: u64,
+        s: &mut HeadSeries,
+        ts: &[i64],
+        vs: &[f64],
+        batch: &mut DirectBatch,
+    ) -> Result<usize> {
         let max = self.opts.chunk_max_samples.max(1);
         let whole = ts.len() / max * max;
         let (Some(ts), Some(vs)) = (ts.get(..whole), vs.get(..whole)) else {

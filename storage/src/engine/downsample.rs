@@ -143,7 +143,12 @@ impl Storage {
     /// Like [`Storage::write_marking_dirty`] for series whose head shard locks the caller no longer holds
     /// (a bulk write's chunks, put shard by shard): the batch is written under the dirty-map lock, so
     /// that a concurrent seal of one of its series cannot persist a newer mark before this older one.
-    pub(super) fn write_marked_locked(&self, mut wb: WriteBatch, tier_id: u8, ranges: &[(u64, i64, i64)]) -> Result<()> {
+    pub(super) fn write_marked_locked(
+        &self,
+        mut wb: WriteBatch,
+        tier_id: u8,
+        ranges: &[(u64, i64, i64)],
+    ) -> Result<()> {
         let mut dirty = self.tiers.dirty.lock();
         self.mark_locked(&mut dirty, &mut wb, tier_id, ranges)?;
         self.db.write(wb)?;
