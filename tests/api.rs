@@ -325,7 +325,7 @@ fn server_sets_its_allocator_environment() {
     for (name, default) in [
         ("MALLOC_ARENA_MAX", cores.as_str()),
         ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
-        ("MIMALLOC_PURGE_DELAY", "25"),
+        ("MIMALLOC_PURGE_DELAY", "250"),
     ] {
         // A value the test's own environment sets is inherited unchanged.
         let want = std::env::var(name).unwrap_or_else(|_| default.to_string());

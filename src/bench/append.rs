@@ -1,7 +1,8 @@
 //! `strata bench-append`: append throughput of the storage engine on one thread, in process (no HTTP, no
 //! protobuf): what the head, the WAL and sealing cost per sample. node_exporter-like series
-//! (`super::workload`) are created by a first scrape, then every further scrape appends one sample to each
-//! series in one `Storage::append` call, as the remote-write handler does for a live Prometheus. Values are
+//! (`super::workload`) are created by a first append (untimed), then every further append adds `--batch`
+//! samples to each series in one `Storage::append` call, as the remote-write handler does for a live
+//! Prometheus (`--batch 1`) or a bulk request (`--batch 120`: whole chunks, sealed straight into RocksDB). Values are
 //! generated before the clock starts. Reports samples/s, the appending thread's CPU seconds per million
 //! samples (background threads, e.g. RocksDB's flushes, are not counted there) and head bytes per series.
 
@@ -19,7 +20,7 @@ pub struct BenchAppendArgs {
     /// Series appended to in every scrape.
     #[arg(long, default_value_t = 100_000)]
     pub series: usize,
-    /// Scrapes (15 s apart) after the one that creates the series.
+    /// Scrapes (15 s apart) after the append that creates the series.
     #[arg(long, default_value_t = 240)]
     pub scrapes: usize,
     /// Samples per series per append call: 1 is a live scrape, more is a bulk (backfill) request.
@@ -71,7 +72,14 @@ pub fn run(a: BenchAppendArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| WriteSeries {
             labels: Labels::from_pairs(s.labels.iter().cloned()),
-            samples: vec![Sample { t: start, v: s.value }],
+            // As many samples as a later append brings, ending at `start`: a bulk request's whole chunks
+            // are sealed straight from the request only while the head chunk is empty, as it is after these.
+            samples: (0..batch)
+                .map(|k| Sample {
+                    t: start - (batch - 1 - k) as i64 * 15_000,
+                    v: s.value,
+                })
+                .collect(),
         })
         .collect();
     // For --keyed: each series' sorted pairs and a key (FNV-1a of its label strings).
