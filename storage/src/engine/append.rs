@@ -329,7 +329,7 @@ impl Storage {
         if chunks == 0 {
             return Ok(false);
         }
-        self.write_marked_locked(wb, crate::db::partition::TIER_5M, &marks)?;
+        self.write_marking_dirty(wb, crate::db::partition::TIER_5M, &marks)?;
         self.counters.chunks_sealed.fetch_add(chunks, Ordering::Relaxed);
         self.seal_epoch.fetch_add(1, Ordering::SeqCst);
         Ok(true)

@@ -122,28 +122,12 @@ impl TierState {
 impl Storage {
     /// Writes `wb` after adding to it the merged dirty marks of `ranges` for tier `tier` (5 m or 1 h).
     ///
-    /// The marks are merged under the dirty-map lock, the batch is written after releasing it: a series is
-    /// sealed by one thread at a time (under its head shard's lock), so its persisted mark never goes
-    /// backwards, and a pass that clears marks does so under the lock (see `downsample_batch`), after which
-    /// a late put only leaves an extra mark (recomputed once more), never a lost one.
+    /// The marks are merged and the batch is written under the dirty-map lock, so a series' persisted mark
+    /// never goes backwards, even when the caller no longer holds the series' head shard lock (a bulk
+    /// write's chunks, put shard by shard): a concurrent seal of one of its series cannot persist a newer
+    /// mark before this older one. A pass that clears marks does so under the lock too (see
+    /// `downsample_batch`).
     pub(super) fn write_marking_dirty(
-        &self,
-        mut wb: WriteBatch,
-        tier_id: u8,
-        ranges: &[(u64, i64, i64)],
-    ) -> Result<()> {
-        {
-            let mut dirty = self.tiers.dirty.lock();
-            self.mark_locked(&mut dirty, &mut wb, tier_id, ranges)?;
-        }
-        self.db.write(wb)?;
-        Ok(())
-    }
-
-    /// Like [`Storage::write_marking_dirty`] for series whose head shard locks the caller no longer holds
-    /// (a bulk write's chunks, put shard by shard): the batch is written under the dirty-map lock, so
-    /// that a concurrent seal of one of its series cannot persist a newer mark before this older one.
-    pub(super) fn write_marked_locked(
         &self,
         mut wb: WriteBatch,
         tier_id: u8,
