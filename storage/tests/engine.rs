@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use strata_storage::{
-    Error, FsyncPolicy, LabelMatcher, Labels, MemStore, STALE_NAN_BITS, SeriesReader, Storage, StorageOptions,
+    Error, FsyncPolicy, LabelMatcher, Labels, MatchOp, MemStore, STALE_NAN_BITS, SeriesReader, Storage, StorageOptions,
 };
 
 #[test]
@@ -478,4 +478,62 @@ fn batched_selection_holds_the_whole_selection() {
     })
     .unwrap();
     assert_eq!(calls, 1, "returning false stops");
+}
+
+/// After a restart an instant selection of the newest samples answers with the newest write of each
+/// series' newest timestamp: the value the open scan keeps in memory comes from the last chunk written
+/// for that timestamp (an out-of-order overwrite sealed after the original), not an earlier one.
+#[test]
+fn newest_values_after_restart_are_the_last_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = MemStore::new();
+    let newest = strata_storage::SelectHints {
+        aggregate: strata_storage::Aggregate::Last,
+        step_ms: 0,
+        range_ms: 0,
+        resolution: strata_storage::Resolution::Raw,
+    };
+    {
+        let st = Storage::open(opts(dir.path())).unwrap();
+        for i in 0..4usize {
+            let samples: Vec<(i64, f64)> = (0..100).map(|k| (k * 1000, (k * 10 + i as i64) as f64)).collect();
+            append_both(&st, &mut model, &[ws(&series("m", i), samples)]);
+        }
+        st.flush().unwrap();
+        // Series 0: its newest sample overwritten (sealed as a later chunk ending at the same time); series
+        // 1: a staleness marker as its newest sample; series 2: its newest samples deleted.
+        append_both(&st, &mut model, &[ws(&series("m", 0), [(99_000, -7.5)])]);
+        append_both(
+            &st,
+            &mut model,
+            &[ws(&series("m", 1), [(100_000, f64::from_bits(STALE_NAN_BITS))])],
+        );
+        st.flush().unwrap();
+        st.delete_series(
+            &[LabelMatcher::new("instance", MatchOp::Equal, "host-2").unwrap()],
+            95_000,
+            99_000,
+        )
+        .unwrap();
+        st.close().unwrap();
+    }
+    let st = Storage::open(opts(dir.path())).unwrap();
+    let got = st.select_hinted(&all_matcher(), 0, 200_000, &newest).unwrap();
+    let want: Vec<_> = model
+        .select(&all_matcher(), 0, 200_000)
+        .unwrap()
+        .into_iter()
+        .map(|mut s| {
+            let keep = s.timestamps.len() - 1;
+            s.timestamps.drain(..keep);
+            s.values.drain(..keep);
+            s
+        })
+        .collect();
+    let mut want = want;
+    // The model keeps deleted samples: series 2's newest is now the one before the deleted range.
+    want[2].timestamps = vec![94_000];
+    want[2].values = vec![942.0];
+    assert_same(&got.series, &want, "newest after restart");
+    assert_eq!(got.series[0].values[0], -7.5);
 }

@@ -8,7 +8,7 @@ use parking_lot::{Mutex, RwLock};
 use rocksdb::{IteratorMode, WriteBatch};
 
 use super::{Counters, DB_DIR, MAX_CHUNK_SPAN_MS, Storage, StorageOptions, WAL_DIR, now_ms};
-use crate::chunk::{MAX_SAMPLES, chunk_meta};
+use crate::chunk::{MAX_SAMPLES, chunk_meta, decode_chunk};
 use crate::db::keys::{ChunkKey, TIER_RAW, decode_series_key, series_key};
 use crate::db::partition::Partitions;
 use crate::db::{self, CF_META, CF_SERIES, Db, META_NEXT_REF_KEY, decode_series_value, encode_series_value};
@@ -219,12 +219,43 @@ fn load_series(db: &Db, index: &mut Index, head: &Head) -> Result<u64> {
 
 /// Reads every chunk key (and header) once: counts chunks per series, restores each series' newest in-order
 /// timestamp and data time range. Returns the next seal sequence number.
+/// The last raw chunk seen of one series in a partition scan.
+#[derive(Default)]
+struct LastChunk {
+    series: Option<u64>,
+    bytes: Vec<u8>,
+    ts: Vec<i64>,
+    vs: Vec<f64>,
+}
+
+impl LastChunk {
+    /// Sets the series' newest value (`HeadSeries::max_v`) from the chunk when the chunk ends at the
+    /// series' newest timestamp found so far, so that instant selectors answer from memory after a restart
+    /// as before it; then forgets the chunk. A chunk that does not decode is left to the reads to report.
+    fn note_newest(&mut self, head: &Head) {
+        let Some(r) = self.series.take() else { return };
+        let mut shard = head.shard(r).write();
+        let Some(s) = shard.get_mut(&r) else { return };
+        if chunk_meta(&self.bytes).map(|m| m.max_t).ok() != Some(s.max_t) {
+            return;
+        }
+        self.ts.clear();
+        self.vs.clear();
+        if decode_chunk(&self.bytes, &mut self.ts, &mut self.vs).is_ok() && self.ts.last() == Some(&s.max_t) {
+            s.max_v = self.vs.last().copied();
+        }
+    }
+}
+
 /// Counts every partition's chunks and blocks into the head's series state; returns the next seal sequence
 /// number and the number of corrupt entries found.
 fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<(u64, u64)> {
     let mut next_seq = 1u64;
     let mut orphans = 0u64;
     let mut corrupt = 0u64;
+    // The last raw chunk of the series being scanned in the current partition: keys sort by series, then
+    // `max_t`, then seal sequence, so it holds the series' newest sample in the partition, as last written.
+    let mut last = LastChunk::default();
     for p in partitions.all() {
         let cf = db::cf_named(db, &p.name)?;
         for item in db.iterator_cf(&cf, IteratorMode::Start) {
@@ -236,6 +267,14 @@ fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<(u64, u6
             if key.tier != p.tier {
                 corrupt += 1;
                 continue;
+            }
+            if key.tier == TIER_RAW {
+                if last.series != Some(key.series) {
+                    last.note_newest(head);
+                }
+                last.series = Some(key.series);
+                last.bytes.clear();
+                last.bytes.extend_from_slice(&v);
             }
             let mut shard = head.shard(key.series).write();
             let Some(s) = shard.get_mut(&key.series) else {
@@ -263,6 +302,7 @@ fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<(u64, u6
             s.note_time(min_t);
             s.note_time(max_t);
         }
+        last.note_newest(head);
     }
     if orphans > 0 {
         tracing::warn!(chunks = orphans, "chunks of unknown series ignored");
