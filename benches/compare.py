@@ -182,6 +182,8 @@ def main():
     ap.add_argument("--series", type=int, default=5000)
     ap.add_argument("--duration", default="1h")
     ap.add_argument("--connections", type=int, default=2)
+    ap.add_argument("--jitter-ms", type=int, default=None,
+                    help="largest scrape-timestamp jitter of the generated data (strata bench's default when omitted)")
     ap.add_argument("--quick", action="store_true", help="3 timed runs instead of 5")
     ap.add_argument("--mode", choices=["bulk", "live"], default="bulk",
                     help="bulk: many points per series per request; live: one point per series per request")
@@ -218,6 +220,8 @@ def main():
             cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
                    "--connections", str(args.connections), "--server-pid", str(procs[name].pid),
                    "--server-data-dir", dirs[name], "--end-ms", str(data_end_ms), "--mode", args.mode, "--json"]
+            if args.jitter_ms is not None:
+                cmd += ["--jitter-ms", str(args.jitter_ms)]
             if name != "prometheus":
                 cmd.append("--flush")  # Strata and VictoriaMetrics both have /internal/force_flush
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

@@ -72,7 +72,9 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn one_day_of_raw_plus_tiers_agrees_with_raw_kept_forever() {
-    let end = (now_ms() / H - 2) * H;
+    // Ends at a block boundary of the 5 m tier (6 h) at least one block before now, so that a flush
+    // downsamples every window: blocks are written once complete.
+    let end = (now_ms() / (6 * H) - 1) * 6 * H;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Storage::open(opts(dir_a.path())).unwrap();
     let mut ob = opts(dir_b.path());
@@ -193,20 +195,25 @@ fn one_day_of_raw_plus_tiers_agrees_with_raw_kept_forever() {
 }
 
 #[test]
-fn live_data_is_downsampled_as_it_is_sealed() {
+fn live_data_is_downsampled_once_its_block_is_complete() {
     let dir = tempfile::tempdir().unwrap();
     let mut o = opts(dir.path());
     o.chunk_max_samples = 120;
     let st = Storage::open(o).unwrap();
-    // Three hours of data ending well before now, appended in order in small batches like a scrape.
-    let end = (now_ms() / H - 1) * H;
-    let start = end - 3 * H;
-    for k in 0..(3 * H / 15_000) {
+    // Six hours of data around a 5 m block boundary (6 h) well before now, appended in order in small
+    // batches like a scrape.
+    let boundary = (now_ms() / (6 * H) - 1) * 6 * H;
+    let (start, end) = (boundary - 3 * H, boundary + 3 * H);
+    for k in 0..(6 * H / 15_000) {
         let t = start + k * 15_000;
         st.append(&[ws(&series("g", 0), [(t, k as f64)])]).unwrap();
     }
     st.downsample().unwrap();
-    // Sealed chunks (120 samples = 30 min) have been downsampled; the open head chunk has not.
+    // The block before the boundary is complete and sealed: downsampled. The one after still has the open
+    // head chunk (its last 30 minutes), so it is not, although most of its chunks are sealed.
+    let status = st.tier_status();
+    assert_eq!(status[1].complete_to, boundary, "{status:?}");
+    assert_eq!(status[1].samples, 3 * 12, "{status:?}");
     let m = vec![LabelMatcher::equal("__name__", "g")];
     let sel = st
         .select_hinted(&m, start, end, &hints(Aggregate::Count, Resolution::FiveMinutes))
@@ -215,9 +222,13 @@ fn live_data_is_downsampled_as_it_is_sealed() {
     let total: f64 = sel.series[0].values.iter().sum();
     assert_eq!(
         total,
-        (3 * H / 15_000) as f64,
+        (6 * H / 15_000) as f64,
         "raw fills in where the tier is not complete"
     );
+    // Once everything is sealed, a flush completes the second block too.
+    st.flush().unwrap();
+    let status = st.tier_status();
+    assert_eq!(status[1].samples, 6 * 12, "{status:?}");
 }
 
 #[test]

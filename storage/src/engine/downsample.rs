@@ -36,6 +36,22 @@ const PREV_BLOCKS: i64 = 4;
 /// Dirty ranges per series, for the 5 m (index 0) and 1 h (index 1) tiers.
 type DirtyMaps = [HashMap<u64, (i64, i64)>; 2];
 
+/// Splits dirty ranges at `limit`: the parts before it (to recompute now) and the parts from it on (left
+/// dirty until their blocks are complete).
+fn split_at_limit(map: HashMap<u64, (i64, i64)>, limit: i64) -> (Vec<(u64, (i64, i64))>, HashMap<u64, (i64, i64)>) {
+    let mut now = Vec::with_capacity(map.len());
+    let mut later = HashMap::new();
+    for (r, (lo, hi)) in map {
+        if lo < limit {
+            now.push((r, (lo, hi.min(limit - 1))));
+        }
+        if hi >= limit {
+            later.insert(r, (lo.max(limit), hi));
+        }
+    }
+    (now, later)
+}
+
 /// Downsampling and retention state of the engine.
 pub(super) struct TierState {
     dirty: Mutex<DirtyMaps>,
@@ -168,22 +184,29 @@ impl Storage {
         let now = now_ms();
         self.tiers.last_pass_ms.store(now, Ordering::Relaxed);
         let watermark = self.oldest_unsealed().min(now.saturating_sub(SETTLE_MS));
+        // The 5 m tier writes a block once the block's whole span is settled and sealed, and then once
+        // more only if late data dirties it: a block is not rewritten at every pass while its span fills,
+        // and data of the last hours is served by raw chunks, which a query reads as cheaply there. The
+        // 1 h tier follows the 5 m tier's complete windows.
+        let complete_5m = align_down(watermark, tier(TIER_5M).block_ms);
         for t in [TIER_5M, TIER_1H] {
+            let limit = if t == TIER_5M { complete_5m } else { i64::MAX };
             let work: Vec<(u64, (i64, i64))> = {
                 let mut dirty = self.tiers.dirty.lock();
-                let map = dirty
-                    .get_mut(usize::from(t) - 1)
-                    .map(std::mem::take)
-                    .unwrap_or_default();
-                let mut v: Vec<_> = map.into_iter().collect();
+                let Some(map) = dirty.get_mut(usize::from(t) - 1) else {
+                    continue;
+                };
+                let (now_work, later) = split_at_limit(std::mem::take(map), limit);
+                *map = later;
+                let mut v = now_work;
                 v.sort_unstable_by_key(|e| e.0);
                 v
             };
             for chunk in work.chunks(256) {
-                self.downsample_batch(t, chunk)?;
+                self.downsample_batch(t, chunk, limit)?;
             }
             let finer_done = if t == TIER_5M {
-                watermark
+                complete_5m
             } else {
                 self.tiers.complete_to[usize::from(TIER_5M)].load(Ordering::Relaxed)
             };
@@ -209,9 +232,10 @@ impl Storage {
         oldest
     }
 
-    /// Recomputes the dirty windows of a batch of series in tier `t` and writes them in one batch, clearing
+    /// Recomputes the dirty windows (below `limit`) of a batch of series in tier `t` and writes them in one
+    /// batch, clearing
     /// the dirty marks that were not renewed meanwhile and marking the next tier.
-    fn downsample_batch(&self, t: u8, work: &[(u64, (i64, i64))]) -> Result<()> {
+    fn downsample_batch(&self, t: u8, work: &[(u64, (i64, i64))], limit: i64) -> Result<()> {
         let spec = tier(t);
         let res = spec.resolution_ms;
         let finer = t - 1;
@@ -232,7 +256,7 @@ impl Storage {
         for &(r, (lo, hi)) in work {
             // The window after the range too: its increase starts from the range's last value.
             let from = align_down(lo, res).max(floor);
-            let to = align_down(hi, res).saturating_add(2 * res);
+            let to = align_down(hi, res).saturating_add(2 * res).min(limit);
             if from >= to {
                 continue;
             }
