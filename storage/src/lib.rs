@@ -1,6 +1,10 @@
 //! Strata's storage engine: Gorilla-family chunks, a persistent series index, a head with a write-ahead
 //! log, and RocksDB column families per tier. See `docs/format/` for every on-disk structure.
 
+// tsz-compress' derive macros (compared against the chunk codec in a test) name `::alloc`.
+#[cfg(test)]
+extern crate alloc;
+
 pub mod chunk;
 pub mod db;
 pub mod engine;

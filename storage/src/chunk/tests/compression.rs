@@ -84,3 +84,69 @@ fn node_exporter_bytes_per_sample() {
         assert!(h <= max_head, "±{jitter} ms {kind}: head {h:.3} B/sample > {max_head}");
     }
 }
+
+/// A row for tsz-compress: a timestamp and a value as an integer.
+mod tsz_row {
+    #![allow(missing_docs, clippy::all)]
+    use tsz_compress::prelude::*;
+    #[derive(Debug, Copy, Clone, CompressV2, DecompressV2)]
+    pub struct Row {
+        pub ts: i64,
+        pub v: i64,
+    }
+    pub use compress::RowCompressorImpl;
+    pub use decompress::RowDecompressorImpl;
+}
+
+/// A chunk's values as integers for tsz-compress, which codes integers only: scaled to the smallest decimal
+/// scale at which every value round-trips; `None` for a chunk of full-mantissa floats (their bit patterns
+/// as integers overflow its delta arithmetic).
+fn as_integers(vs: &[f64]) -> Option<Vec<i64>> {
+    let scale = vs
+        .iter()
+        .map(|&v| super::super::decimal::min_scale(v))
+        .try_fold(0u8, |acc, s| s.map(|s| acc.max(s)))?;
+    vs.iter().map(|&v| super::super::decimal::scaled(v, scale)).collect()
+}
+
+/// tsz-compress 1.1.6 (the crate the design card names) against the chunk codec, chunk by chunk on the same
+/// workload: bytes per sample for timestamps and integer values together, over the chunks whose values
+/// are decimals (all but the noisy floats, which tsz-compress cannot code). Decoding every tsz chunk back
+/// checks that the comparison is of lossless encodings.
+#[test]
+fn tsz_compress_against_the_chunk_codec() {
+    use tsz_compress::prelude::{TszCompressV2, TszDecompressV2};
+    use tsz_row::{Row, RowCompressorImpl, RowDecompressorImpl};
+    println!("tsz-compress 1.1.6 vs the chunk codec, B/sample (timestamps and values, whole chunks)");
+    for jitter in [0, 5] {
+        let mut by_kind: BTreeMap<&'static str, (usize, usize, usize)> = BTreeMap::new();
+        for s in node_exporter(0x5eed, 2000, jitter) {
+            let Some(ints) = as_integers(&s.vs) else {
+                continue;
+            };
+            let ours = encode_chunk(&s.ts, &s.vs).unwrap().len();
+            let mut c = RowCompressorImpl::new(s.ts.len());
+            for (&ts, &v) in s.ts.iter().zip(&ints) {
+                c.compress(Row { ts, v });
+            }
+            let bytes = c.finish();
+            let mut d = RowDecompressorImpl::new();
+            d.decompress(&bytes).unwrap();
+            assert_eq!(d.col_ts(), s.ts, "tsz round trip");
+            assert_eq!(d.col_v(), ints, "tsz round trip");
+            for key in [s.kind.name(), "all"] {
+                let e = by_kind.entry(key).or_default();
+                e.0 += s.ts.len();
+                e.1 += ours;
+                e.2 += bytes.len();
+            }
+        }
+        println!("jitter ±{jitter} ms   chunk codec   tsz-compress");
+        for (kind, (n, ours, tsz)) in &by_kind {
+            let n = *n as f64;
+            println!("  {kind:<14} {:>10.3} {:>12.3}", *ours as f64 / n, *tsz as f64 / n);
+        }
+        let (_, ours, tsz) = by_kind["all"];
+        assert!(ours < tsz, "±{jitter} ms: chunk codec {ours} bytes, tsz-compress {tsz}");
+    }
+}
