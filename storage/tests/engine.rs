@@ -537,3 +537,34 @@ fn newest_values_after_restart_are_the_last_written() {
     assert_same(&got.series, &want, "newest after restart");
     assert_eq!(got.series[0].values[0], -7.5);
 }
+
+/// A bulk write's whole chunks go to RocksDB without passing through the WAL (only the series records do),
+/// are fsynced there under `Always`, and are all there after a reopen without a clean close.
+#[test]
+fn bulk_chunks_bypass_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.wal_fsync = FsyncPolicy::Always;
+    let mut model = MemStore::new();
+    {
+        let st = Storage::open(o.clone()).unwrap();
+        let batch: Vec<_> = (0..10)
+            .map(|i| {
+                let samples = (0..240).map(|k| (k * 15_000 + (k * 7) % 5, (k * 100 + i) as f64 * 0.01));
+                ws(&series("bulk", i as usize), samples)
+            })
+            .collect();
+        append_both(&st, &mut model, &batch);
+        let m = st.metrics();
+        assert_eq!(m.chunks_sealed, 20, "two whole chunks per series, sealed at once");
+        assert!(
+            m.wal_bytes_written < 10 * 100,
+            "only series records in the WAL: {} bytes for 2400 samples",
+            m.wal_bytes_written
+        );
+        assert!(m.wal_fsyncs >= 2, "the WAL and RocksDB's WAL: {}", m.wal_fsyncs);
+        // Dropped without close: nothing is sealed or flushed on the way out.
+    }
+    let st = Storage::open(o).unwrap();
+    check_against(&st, &model, "reopened after a bulk write");
+}

@@ -100,3 +100,47 @@ impl DbSync {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn commits_fsync_per_policy_and_share_covered_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = crate::db::open(dir.path()).unwrap();
+
+        let always = DbSync::new(FsyncPolicy::Always);
+        let (a, b) = (always.note_write(), always.note_write());
+        always.commit(&db, b).unwrap();
+        assert_eq!(always.fsyncs(), 1, "one fsync covers every write noted before it");
+        always.commit(&db, a).unwrap();
+        assert_eq!(always.fsyncs(), 1, "an earlier write is already covered");
+        let c = always.note_write();
+        always.commit(&db, c).unwrap();
+        assert_eq!(always.fsyncs(), 2, "a later write needs its own");
+
+        let never = DbSync::new(FsyncPolicy::Never);
+        let g = never.note_write();
+        never.commit(&db, g).unwrap();
+        never.tick(&db).unwrap();
+        assert_eq!(never.fsyncs(), 0);
+
+        let interval = DbSync::new(FsyncPolicy::Interval(Duration::from_millis(20)));
+        let g = interval.note_write();
+        interval.commit(&db, g).unwrap();
+        assert_eq!(interval.fsyncs(), 0, "within the interval");
+        std::thread::sleep(Duration::from_millis(30));
+        interval.tick(&db).unwrap();
+        assert_eq!(
+            interval.fsyncs(),
+            1,
+            "the tick after the interval syncs what is pending"
+        );
+        interval.tick(&db).unwrap();
+        assert_eq!(interval.fsyncs(), 1, "nothing pending");
+    }
+}
