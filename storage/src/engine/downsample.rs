@@ -233,8 +233,7 @@ impl Storage {
     }
 
     /// Recomputes the dirty windows (below `limit`) of a batch of series in tier `t` and writes them in one
-    /// batch, clearing
-    /// the dirty marks that were not renewed meanwhile and marking the next tier.
+    /// batch, clearing the dirty marks that were not renewed meanwhile and marking the next tier.
     fn downsample_batch(&self, t: u8, work: &[(u64, (i64, i64))], limit: i64) -> Result<()> {
         let spec = tier(t);
         let res = spec.resolution_ms;

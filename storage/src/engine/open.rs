@@ -217,8 +217,6 @@ fn load_series(db: &Db, index: &mut Index, head: &Head) -> Result<u64> {
     Ok(next)
 }
 
-/// Reads every chunk key (and header) once: counts chunks per series, restores each series' newest in-order
-/// timestamp and data time range. Returns the next seal sequence number.
 /// The last raw chunk seen of one series in a partition scan.
 #[derive(Default)]
 struct LastChunk {
@@ -247,8 +245,9 @@ impl LastChunk {
     }
 }
 
-/// Counts every partition's chunks and blocks into the head's series state; returns the next seal sequence
-/// number and the number of corrupt entries found.
+/// Reads every chunk and block once: counts them per series into the head's series state and restores each
+/// series' newest in-order timestamp, the value there, and its data time range. Returns the next seal
+/// sequence number and the number of corrupt entries found.
 fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<(u64, u64)> {
     let mut next_seq = 1u64;
     let mut orphans = 0u64;
