@@ -72,8 +72,7 @@ fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Gr
         ctx.add_samples(loaded)?;
         let out = range_call_series(ctx, &call, matrix_input(sel, ms.range, ends.clone()), grid);
         ctx.release_samples(loaded);
-        let out = out?;
-        let points: usize = out.iter().map(Series::points).sum();
+        let (out, points) = out?;
         groups.add(&out);
         ctx.release_samples(points);
         Ok(())

@@ -27,7 +27,8 @@ enum Special {
 }
 
 /// One series' output column, its first error and the invalid quantiles it saw.
-type SeriesOutcome = (Vec<Option<f64>>, Option<QueryError>, Vec<f64>);
+/// A series' output column, its number of points, its first error and the invalid quantiles it saw.
+type SeriesOutcome = (Vec<Option<f64>>, usize, Option<QueryError>, Vec<f64>);
 
 /// Whether this call has a range-vector argument.
 pub(crate) fn has_matrix_arg(c: &Call) -> bool {
@@ -92,31 +93,35 @@ pub(crate) fn eval_range_call(ctx: &Ctx<'_>, c: &Call, grid: &Grid) -> EvalResul
         }]));
     }
 
-    range_call_series(ctx, &call, input, grid).map(Val::Vector)
+    range_call_series(ctx, &call, input, grid).map(|(series, _)| Val::Vector(series))
 }
 
 /// The output series of a range-function call (other than `absent_over_time`) over `input`: one per input
-/// series with any output point, in input order.
+/// series with any output point, in input order; and their number of points (added to the query's sample
+/// count).
 pub(crate) fn range_call_series(
     ctx: &Ctx<'_>,
     call: &RangeCall<'_>,
     input: RangeInput,
     grid: &Grid,
-) -> EvalResult<Vec<Series>> {
+) -> EvalResult<(Vec<Series>, usize)> {
     let (name, matrix_expr, params) = (call.name, call.matrix_expr, &call.params);
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     // One column per series, computed in parallel; errors and bad quantiles come back with it.
     let per_series: Vec<SeriesOutcome> = if input.downsampled && name == "avg_over_time" {
         avg_columns(ctx, matrix_expr, grid, &input)?
             .into_iter()
-            .map(|col| (col, None, Vec::new()))
+            .map(|col| {
+                let points = col.iter().filter(|v| v.is_some()).count();
+                (col, points, None, Vec::new())
+            })
             .collect()
     } else {
         kernel_columns(ctx, name, &input, params, grid)
     };
     let mut cols = Vec::with_capacity(per_series.len());
     let mut bad_quantiles: Vec<f64> = Vec::new();
-    for (col, err, bad_q) in per_series {
+    for (col, points, err, bad_q) in per_series {
         if let Some(e) = err {
             return Err(e);
         }
@@ -125,7 +130,7 @@ pub(crate) fn range_call_series(
                 bad_quantiles.push(q);
             }
         }
-        cols.push(col);
+        cols.push((col, points));
     }
     for q in bad_quantiles {
         ctx.warn(format!(
@@ -134,10 +139,12 @@ pub(crate) fn range_call_series(
         ));
     }
     let mut out = Vec::with_capacity(cols.len());
-    for (s, vals) in input.series.into_iter().zip(cols) {
-        if !vals.iter().any(Option::is_some) {
+    let mut pts = 0usize;
+    for (s, (vals, points)) in input.series.into_iter().zip(cols) {
+        if points == 0 {
             continue;
         }
+        pts += points;
         if matches!(name, "rate" | "increase")
             && let Some(metric) = s.labels.get(METRIC_NAME)
             && !["_total", "_sum", "_count", "_bucket"]
@@ -154,9 +161,8 @@ pub(crate) fn range_call_series(
             vals,
         });
     }
-    let pts: usize = out.iter().map(Series::points).sum();
     ctx.add_samples(pts)?;
-    Ok(out)
+    Ok((out, pts))
 }
 
 /// The output column of every series of `input` under the range function `name`, computed in parallel,
@@ -209,7 +215,8 @@ fn kernel_columns(
                         *slot = range::counter_rate_without_resets(&w, is_rate);
                     }
                 });
-                return (col, err, bad_q);
+                let points = col.iter().filter(|v| v.is_some()).count();
+                return (col, points, err, bad_q);
             }
             input.windows_of(s, |step, ts, vs| {
                 if err.is_some() {
@@ -253,7 +260,9 @@ fn kernel_columns(
                     *slot = out;
                 }
             });
-            (col, err, bad_q)
+            // Counted while the column is still in this core's cache, not in later passes over all of them.
+            let points = col.iter().filter(|v| v.is_some()).count();
+            (col, points, err, bad_q)
         })
         .collect()
 }
