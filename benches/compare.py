@@ -245,6 +245,9 @@ def main():
         for qid, kind, q, step in ([] if args.no_queries else QUERIES):
             times, answers = {}, {}
             for name, base in bases.items():
+                # A server's queries run alone: every server (the previous one's garbage collection after a
+                # heavy query included) is idle first.
+                wait_idle([procs[n].pid for n in names], window=1.0)
                 url = query_url(base, kind, q, step, start, end)
                 get(url)
                 ts = []
@@ -313,15 +316,17 @@ def cpu_ticks(pid):
 
 
 def wait_idle(pid, limit=120, window=2.0, max_share=0.05):
-    """Waits (at most `limit` s) until process `pid` used under `max_share` of one core over `window` s."""
+    """Waits (at most `limit` s) until process `pid` (or every process of a list) used under `max_share` of
+    one core over `window` s."""
+    pids = pid if isinstance(pid, list) else [pid]
     hz = os.sysconf("SC_CLK_TCK")
     t0 = time.time()
     while time.time() - t0 < limit:
-        c0 = cpu_ticks(pid)
+        c0 = [cpu_ticks(p) for p in pids]
         time.sleep(window)
-        if (cpu_ticks(pid) - c0) / hz < max_share * window:
+        if all((cpu_ticks(p) - c) / hz < max_share * window for p, c in zip(pids, c0)):
             return
-    print(f"process {pid} still busy after {limit}s; timing anyway", file=sys.stderr)
+    print(f"processes {pids} still busy after {limit}s; timing anyway", file=sys.stderr)
 
 
 if __name__ == "__main__":
