@@ -200,9 +200,10 @@ fn live_data_is_downsampled_once_its_block_is_complete() {
     let mut o = opts(dir.path());
     o.chunk_max_samples = 120;
     let st = Storage::open(o).unwrap();
-    // Six hours of data around a 5 m block boundary (6 h) well before now, appended in order in small
-    // batches like a scrape.
-    let boundary = (now_ms() / (6 * H) - 1) * 6 * H;
+    // Six hours of data around a 5 m block boundary (6 h), appended in order in small batches like a
+    // scrape. The block after the boundary must have ended more than the tier's 10 settling minutes ago
+    // for the flush below to complete it, whatever the time of day the test runs at.
+    let boundary = ((now_ms() - H / 3) / (6 * H) - 1) * 6 * H;
     let (start, end) = (boundary - 3 * H, boundary + 3 * H);
     for k in 0..(6 * H / 15_000) {
         let t = start + k * 15_000;
