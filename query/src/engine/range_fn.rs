@@ -8,7 +8,7 @@ use super::QueryError;
 use super::downsampled::{aggregate_for, avg_columns, kernel_name};
 use super::eval::{Ty, eval_scalar, type_of};
 use super::selector::{RangeInput, range_input};
-use super::value::{Ctx, EvalResult, Grid, Series, Val, fmt_go_float};
+use super::value::{Ctx, EvalResult, Grid, Series, Val, column_points, fmt_go_float};
 use crate::functions::{RangeFunc, Window, range};
 use crate::parser::ast::{Call, Expr};
 use strata_storage::MatchOp;
@@ -112,7 +112,7 @@ pub(crate) fn range_call_series(
         avg_columns(ctx, matrix_expr, grid, &input)?
             .into_iter()
             .map(|col| {
-                let points = col.iter().filter(|v| v.is_some()).count();
+                let points = column_points(&col);
                 (col, points, None, Vec::new())
             })
             .collect()
@@ -215,7 +215,7 @@ fn kernel_columns(
                         *slot = range::counter_rate_without_resets(&w, is_rate);
                     }
                 });
-                let points = col.iter().filter(|v| v.is_some()).count();
+                let points = column_points(&col);
                 return (col, points, err, bad_q);
             }
             input.windows_of(s, |step, ts, vs| {
@@ -261,7 +261,7 @@ fn kernel_columns(
                 }
             });
             // Counted while the column is still in this core's cache, not in later passes over all of them.
-            let points = col.iter().filter(|v| v.is_some()).count();
+            let points = column_points(&col);
             (col, points, err, bad_q)
         })
         .collect()

@@ -57,8 +57,13 @@ pub(crate) struct Series {
 impl Series {
     /// Number of present points.
     pub fn points(&self) -> usize {
-        self.vals.iter().filter(|v| v.is_some()).count()
+        column_points(&self.vals)
     }
+}
+
+/// Number of points (steps with a value) of an output column.
+pub fn column_points(col: &[Option<f64>]) -> usize {
+    col.iter().filter(|v| v.is_some()).count()
 }
 
 /// A series of raw samples (a range vector's source): selector data with stale markers removed, or a
