@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
-use rocksdb::{ReadOptions, WriteBatch};
+use rocksdb::WriteBatch;
 
 use super::{Storage, now_ms};
 use crate::db::keys::{ChunkKey, TIER_RAW};
@@ -250,8 +250,8 @@ impl Storage {
                 b.max(align_down(hi, res).saturating_add(2 * res)),
             )
         });
-        let mut cur =
-            (finer == TIER_RAW && span.0 < span.1).then(|| super::read::Cursors::new(self, span.0, span.1 - 1));
+        let mut cur = (finer == TIER_RAW && span.0 < span.1)
+            .then(|| super::read::Cursors::with_cache(self, span.0, span.1 - 1, false));
         for &(r, (lo, hi)) in work {
             // The window after the range too: its increase starts from the range's last value.
             let from = align_down(lo, res).max(floor);
@@ -266,7 +266,7 @@ impl Storage {
                     None => Vec::new(),
                 }
             } else {
-                aggregate_windows(&self.read_windows(finer, r, from, to, Columns::ALL)?, res)
+                aggregate_windows(&self.read_windows(finer, r, from, to, Columns::ALL, false)?, res)
             };
             self.replace_windows(t, r, from, to, &windows, &mut wb)?;
             next_marks.push((r, from, to - 1));
@@ -307,7 +307,10 @@ impl Storage {
             return Ok(None);
         };
         let key = Self::block_key(t, r, start);
-        let Some(bytes) = self.db.get_pinned_cf(&cf, key.encode())? else {
+        let Some(bytes) = self
+            .db
+            .get_pinned_cf_opt(&cf, key.encode(), &super::read::read_options(false))?
+        else {
             return Ok(None);
         };
         let mut out = Vec::new();
@@ -377,8 +380,17 @@ impl Storage {
         Ok(())
     }
 
-    /// The windows of series `r` in tier `t` whose timestamps lie in `[from, to)`, in order.
-    pub(super) fn read_windows(&self, t: u8, r: u64, from: i64, to: i64, need: Columns) -> Result<Vec<WindowAgg>> {
+    /// The windows of series `r` in tier `t` whose timestamps lie in `[from, to)`, in order; the blocks
+    /// read go into the block cache when `fill_cache`.
+    pub(super) fn read_windows(
+        &self,
+        t: u8,
+        r: u64,
+        from: i64,
+        to: i64,
+        need: Columns,
+        fill_cache: bool,
+    ) -> Result<Vec<WindowAgg>> {
         let mut out = Vec::new();
         if from >= to {
             return Ok(out);
@@ -388,7 +400,7 @@ impl Storage {
             let Ok(cf) = crate::db::cf_named(&self.db, &p.name) else {
                 continue;
             };
-            let mut ro = ReadOptions::default();
+            let mut ro = super::read::read_options(fill_cache);
             ro.set_iterate_upper_bound(ChunkKey::series_end(t, r));
             let mut it = self.db.raw_iterator_cf_opt(&cf, ro);
             it.seek(ChunkKey::lower_bound(t, r, from));
@@ -448,5 +460,82 @@ impl Storage {
             };
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{FsyncPolicy, Labels, Sample, StorageOptions, WriteSeries};
+
+    fn cache_usage(st: &Storage, tier_id: u8) -> u64 {
+        st.partitions
+            .all()
+            .into_iter()
+            .filter(|p| p.tier == tier_id)
+            .filter_map(|p| st.db.cf_handle(&p.name))
+            .map(|cf| {
+                st.db
+                    .property_int_value_cf(&cf, "rocksdb.block-cache-usage")
+                    .unwrap()
+                    .unwrap()
+            })
+            .sum()
+    }
+
+    /// A pass reads every dirty series' raw chunks and tier blocks once: through the block cache it would
+    /// grow the server's memory by the cache's size (and evict what queries use).
+    #[test]
+    fn a_pass_leaves_the_block_cache_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = StorageOptions::new(dir.path());
+        o.wal_fsync = FsyncPolicy::Never;
+        let st = Storage::open(o).unwrap();
+        // A day-old hour of 15 s samples, on a block boundary, for 200 series.
+        let day = 24 * 3_600_000;
+        let start = align_down(now_ms() - day, tier(TIER_5M).block_ms);
+        let batch: Vec<WriteSeries> = (0..200)
+            .map(|i| WriteSeries {
+                labels: Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]),
+                samples: (0..240)
+                    .map(|k| Sample {
+                        t: start + k * 15_000,
+                        v: (i * k) as f64,
+                    })
+                    .collect(),
+            })
+            .collect();
+        st.append(&batch).unwrap();
+        st.flush().unwrap(); // seals, downsamples, and puts the chunks and blocks into SST files
+        let (empty_raw, empty_5m) = (cache_usage(&st, TIER_RAW), cache_usage(&st, TIER_5M));
+        // Dirty the 5 m windows again: the next pass reads raw chunks (now in SST files) and the blocks it
+        // replaces.
+        let refs: Vec<(u64, i64, i64)> = st
+            .head
+            .shards()
+            .iter()
+            .flat_map(|s| s.read().keys().copied().collect::<Vec<_>>())
+            .map(|r| (r, start, start + 3_600_000))
+            .collect();
+        assert_eq!(refs.len(), 200);
+        st.write_marking_dirty(WriteBatch::default(), TIER_5M, &refs).unwrap();
+        st.downsample().unwrap();
+        assert_eq!(
+            st.tiers.dirty.lock().first().map(HashMap::len),
+            Some(0),
+            "the pass did its work"
+        );
+        assert_eq!(cache_usage(&st, TIER_RAW), empty_raw, "raw chunks read by the pass");
+        assert_eq!(cache_usage(&st, TIER_5M), empty_5m, "5m blocks read by the pass");
+        // A query's reads do fill the cache.
+        let sorted: Vec<u64> = {
+            let mut v: Vec<u64> = refs.iter().map(|x| x.0).collect();
+            v.sort_unstable();
+            v
+        };
+        let read = st.read_raw_refs(&sorted, &[(start, start + 3_600_000)], false).unwrap();
+        assert_eq!(read.len(), 200);
+        assert!(cache_usage(&st, TIER_RAW) > empty_raw, "a query's reads are cached");
     }
 }

@@ -54,20 +54,34 @@ pub(super) struct Cursors<'a> {
     epoch: u64,
     mint: i64,
     maxt: i64,
+    /// Whether blocks read go into RocksDB's block cache (a background pass reads each block once: it
+    /// should neither grow the cache nor evict what queries use).
+    fill_cache: bool,
 }
 
 impl<'a> Cursors<'a> {
     /// Iterators over the raw partitions that meet `[mint, maxt]` (a partition dropped meanwhile is skipped).
     pub(super) fn new(st: &'a Storage, mint: i64, maxt: i64) -> Cursors<'a> {
+        Self::with_cache(st, mint, maxt, true)
+    }
+
+    /// Like [`Cursors::new`], choosing whether read blocks fill the block cache.
+    pub(super) fn with_cache(st: &'a Storage, mint: i64, maxt: i64, fill_cache: bool) -> Cursors<'a> {
         let epoch = st.seal_epoch.load(std::sync::atomic::Ordering::SeqCst);
         let its = st
             .partitions
             .overlapping(TIER_RAW, mint, maxt)
             .into_iter()
             .filter_map(|p| st.db.cf_handle(&p.name))
-            .map(|cf| st.db.raw_iterator_cf_opt(&cf, ReadOptions::default()))
+            .map(|cf| st.db.raw_iterator_cf_opt(&cf, read_options(fill_cache)))
             .collect();
-        Cursors { its, epoch, mint, maxt }
+        Cursors {
+            its,
+            epoch,
+            mint,
+            maxt,
+            fill_cache,
+        }
     }
 }
 
@@ -317,7 +331,7 @@ impl Storage {
         };
         if has_sealed {
             if sealed_epoch > cur.epoch {
-                *cur = Cursors::new(self, cur.mint, cur.maxt);
+                *cur = Cursors::with_cache(self, cur.mint, cur.maxt, cur.fill_cache);
             }
             for it in &mut cur.its {
                 scan_partition(it, r, mint, maxt, g, &self.counters.corrupt_chunks)?;
@@ -326,6 +340,13 @@ impl Storage {
         let (ts, vs) = g.finish();
         Ok((!ts.is_empty()).then_some((ts, vs)))
     }
+}
+
+/// Read options that put the blocks read into the block cache, or not.
+pub(super) fn read_options(fill_cache: bool) -> ReadOptions {
+    let mut ro = ReadOptions::default();
+    ro.fill_cache(fill_cache);
+    ro
 }
 
 /// Whether a time range is the API's "no range given" (Prometheus' min and max time, or wider).

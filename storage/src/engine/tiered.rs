@@ -235,7 +235,7 @@ impl Storage {
                     }
                 } else {
                     let need = Columns::for_aggregate(hints.aggregate);
-                    let ws = self.read_windows(seg.tier, r, seg.from, seg.to.saturating_add(1), need)?;
+                    let ws = self.read_windows(seg.tier, r, seg.from, seg.to.saturating_add(1), need, true)?;
                     downsampled |= !ws.is_empty();
                     coarse.extend(ws);
                 }
