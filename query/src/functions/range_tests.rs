@@ -547,3 +547,114 @@ fn rate_without_reset_scan_matches_the_scanning_kernel() {
         counter_rate_without_resets(&w, false)
     );
 }
+
+/// Prometheus' `extrapolatedRate` as written, every division done: the oracle for the divisions that
+/// [`extrapolate`] skips.
+fn extrapolate_every_division(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let n = w.len();
+    if n < 2 {
+        return None;
+    }
+    let (first_t, last_t, first_v) = (w.ts[0], w.ts[n - 1], w.vs[0]);
+    let mut result = w.vs[n - 1] - first_v;
+    if is_counter {
+        for p in w.vs.windows(2) {
+            if p[1] < p[0] {
+                result += p[0];
+            }
+        }
+    }
+    let mut duration_to_start = (first_t - w.range_start) as f64 / 1000.0;
+    let mut duration_to_end = (w.range_end - last_t) as f64 / 1000.0;
+    let sampled_interval = (last_t - first_t) as f64 / 1000.0;
+    let average = sampled_interval / (n - 1) as f64;
+    let threshold = average * 1.1;
+    if duration_to_start >= threshold {
+        duration_to_start = average / 2.0;
+    }
+    if is_counter {
+        let mut duration_to_zero = duration_to_start;
+        if result > 0.0 && first_v >= 0.0 {
+            duration_to_zero = sampled_interval * (first_v / result);
+        }
+        if duration_to_zero < duration_to_start {
+            duration_to_start = duration_to_zero;
+        }
+    }
+    if duration_to_end >= threshold {
+        duration_to_end = average / 2.0;
+    }
+    let mut factor = 1.0;
+    if sampled_interval != 0.0 {
+        factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
+    }
+    if is_rate {
+        factor /= w.range_seconds();
+    }
+    Some(result * factor)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+    /// Windows near the thresholds where the skipped divisions decide (an edge gap about 1.1 average
+    /// intervals, a counter reaching zero about at the window start), and far from them: every result is
+    /// bit for bit Prometheus' formula's.
+    #[test]
+    fn skipped_divisions_change_nothing(
+        n in 2usize..30,
+        interval in 1i64..120_000,
+        jitter in 0i64..3_000,
+        seed in proptest::prelude::any::<u64>(),
+        start_gap in 1i64..200_000,
+        end_gap in 0i64..200_000,
+        first_v in proptest::prelude::prop_oneof![
+            proptest::prelude::Just(0.0),
+            -1e3f64..1e3,
+            0.0f64..1e12,
+            proptest::prelude::Just(f64::MAX),
+            proptest::prelude::Just(f64::INFINITY),
+            proptest::prelude::Just(f64::NAN),
+            proptest::prelude::Just(1e-310),
+        ],
+        step in proptest::prelude::prop_oneof![0.0f64..1e4, proptest::prelude::Just(1e-320), proptest::prelude::Just(1e300)],
+        scale_near_zero in proptest::prelude::any::<bool>(),
+    ) {
+        let mut x = seed | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut ts = Vec::with_capacity(n);
+        let mut t = 1_000_000i64;
+        for _ in 0..n {
+            ts.push(t);
+            t += interval + (next() % (jitter as u64 + 1)) as i64;
+        }
+        let first = ts[0];
+        let last = ts[n - 1];
+        // Scaled so that the counter reaches zero about `start_gap` before the first sample.
+        let step = if scale_near_zero && first_v.is_finite() && first_v > 0.0 {
+            first_v / ((start_gap as f64) / 1000.0) * ((interval as f64) / 1000.0)
+        } else {
+            step
+        };
+        let vs: Vec<f64> = (0..n).map(|k| first_v + step * k as f64).collect();
+        let w = Window {
+            ts: &ts,
+            vs: &vs,
+            range_start: first - start_gap,
+            range_end: last + end_gap,
+        };
+        for (is_counter, is_rate) in [(true, true), (true, false), (false, false)] {
+            let want = extrapolate_every_division(&w, is_counter, is_rate);
+            let got = extrapolated_rate(&w, is_counter, is_rate);
+            proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{:?} {:?}", got, want);
+            if is_counter {
+                let got = counter_rate_without_resets(&w, is_rate);
+                proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+            }
+        }
+    }
+}
