@@ -184,6 +184,8 @@ fn kernel_columns(
         "quantile_over_time" => Special::Quantile,
         _ => Special::None,
     };
+    // Every window of a range selector has the selector's length.
+    let rate_seconds = crate::functions::duration_seconds(input.range);
     let counter_rate = match func {
         Some(RangeFunc::Rate) => Some(true),
         Some(RangeFunc::Increase) => Some(false),
@@ -212,7 +214,7 @@ fn kernel_columns(
                             range_start: end - input.range,
                             range_end: end,
                         };
-                        *slot = range::counter_rate_without_resets(&w, is_rate);
+                        *slot = range::counter_rate_without_resets(&w, is_rate.then_some(rate_seconds));
                     }
                 });
                 let points = column_points(&col);

@@ -18,16 +18,17 @@ use super::kahan::kahan_inc;
 /// counters the start is never extrapolated below zero. Needs at least two samples.
 #[must_use]
 pub fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64> {
-    extrapolate(w, is_counter, is_counter, is_rate)
+    extrapolate(w, is_counter, is_counter, is_rate.then(|| w.range_seconds()))
 }
 
-/// `rate` (`is_rate`) or `increase` of a counter window known to hold no reset (a value below its
-/// predecessor), e.g. because its whole series has none ([`has_drop`]): the same result as
-/// [`extrapolated_rate`] without the scan for resets.
+/// `rate` (`rate_seconds`: the window's [`Window::range_seconds`], which a caller evaluating many
+/// windows of one length computes once) or `increase` (`None`) of a counter window known to hold no reset
+/// (a value below its predecessor), e.g. because its whole series has none ([`has_drop`]): the same
+/// result as [`extrapolated_rate`] without the scan for resets.
 #[must_use]
 #[inline]
-pub fn counter_rate_without_resets(w: &Window, is_rate: bool) -> Option<f64> {
-    extrapolate(w, true, false, is_rate)
+pub fn counter_rate_without_resets(w: &Window, rate_seconds: Option<f64>) -> Option<f64> {
+    extrapolate(w, true, false, rate_seconds)
 }
 
 /// Whether any value is below its predecessor (a counter reset; NaN compares false, as in the kernels).
@@ -39,9 +40,10 @@ pub fn has_drop(vs: &[f64]) -> bool {
 /// Below 1.1 by a margin far above rounding errors: see `may_reach` in [`extrapolate`].
 const NEAR_THRESHOLD: f64 = 1.1 * (1.0 - 1e-9);
 
-/// [`extrapolated_rate`]; `scan_resets` false skips the reset correction (the caller knows there is none).
+/// [`extrapolated_rate`]; `scan_resets` false skips the reset correction (the caller knows there is none);
+/// a rate is divided by `rate_seconds`.
 #[inline]
-fn extrapolate(w: &Window, is_counter: bool, scan_resets: bool, is_rate: bool) -> Option<f64> {
+fn extrapolate(w: &Window, is_counter: bool, scan_resets: bool, rate_seconds: Option<f64>) -> Option<f64> {
     let n = w.len();
     if n < 2 {
         return None;
@@ -75,10 +77,8 @@ fn extrapolate(w: &Window, is_counter: bool, scan_resets: bool, is_rate: bool) -
     // whole milliseconds over 1000 (finite, non-negative, far from underflow), so a product with a margin
     // of 1e-9, far above rounding errors, can tell when neither can.
     let may_reach = |gap: f64| gap * intervals >= sampled_interval * NEAR_THRESHOLD;
-    let threshold = (may_reach(duration_to_start) || may_reach(duration_to_end)).then(|| {
-        let average_between_samples = sampled_interval / intervals;
-        (average_between_samples, average_between_samples * 1.1)
-    });
+    let threshold = (may_reach(duration_to_start) || may_reach(duration_to_end))
+        .then(|| average_and_threshold(sampled_interval, intervals));
     if let Some((average, extrapolation_threshold)) = threshold
         && duration_to_start >= extrapolation_threshold
     {
@@ -108,10 +108,19 @@ fn extrapolate(w: &Window, is_counter: bool, scan_resets: bool, is_rate: bool) -
     if sampled_interval != 0.0 {
         factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
     }
-    if is_rate {
-        factor /= w.range_seconds();
+    if let Some(seconds) = rate_seconds {
+        factor /= seconds;
     }
     Some(result * factor)
+}
+
+/// The average interval between samples and the extrapolation threshold, 1.1 times it. Out of line and
+/// cold: inlined, the compiler computes the division at every window, needed or not.
+#[cold]
+#[inline(never)]
+fn average_and_threshold(sampled_interval: f64, intervals: f64) -> (f64, f64) {
+    let average_between_samples = sampled_interval / intervals;
+    (average_between_samples, average_between_samples * 1.1)
 }
 
 /// `irate` (`is_rate`) and `idelta` from the last two samples of the window.
