@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use rayon::prelude::*;
+
 use strata_query::{InstantSample, RangeSeries, Value};
 use strata_storage::Labels;
 
@@ -235,14 +237,42 @@ fn write_vector(out: &mut String, v: &[InstantSample]) {
     out.push(']');
 }
 
+/// Matrices with at least this many points are encoded by all cores, a run of series per task.
+const PARALLEL_POINTS: usize = 16_384;
+
 fn write_matrix(out: &mut String, m: &[RangeSeries]) {
+    let points: usize = m.iter().map(|s| s.timestamps.len()).sum();
+    // About 24 bytes per point (`[1700000000.123,"12.5"],`) and a label set per series.
+    out.reserve(points * 24 + m.len() * 160);
     out.push('[');
-    let mut first = true;
-    for s in m.iter().filter(|s| !s.timestamps.is_empty()) {
-        if !first {
+    if points < PARALLEL_POINTS {
+        write_series_list(out, m);
+    } else {
+        let per_task = m.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        let parts: Vec<String> = m
+            .par_chunks(per_task)
+            .map(|run| {
+                let mut part = String::new();
+                write_series_list(&mut part, run);
+                part
+            })
+            .collect();
+        for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(part);
+        }
+    }
+    out.push(']');
+}
+
+/// Appends the series that have points, comma-separated.
+fn write_series_list(out: &mut String, m: &[RangeSeries]) {
+    for (i, s) in m.iter().filter(|s| !s.timestamps.is_empty()).enumerate() {
+        if i > 0 {
             out.push(',');
         }
-        first = false;
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
         out.push_str(",\"values\":[");
@@ -255,7 +285,6 @@ fn write_matrix(out: &mut String, m: &[RangeSeries]) {
         }
         out.push_str("]}");
     }
-    out.push(']');
 }
 
 /// Appends `,"warnings":[...]` and `,"infos":[...]` when there are any.
@@ -309,6 +338,36 @@ pub fn query_body(value: &Value, warnings: &[String], infos: &[String]) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large matrix is encoded in parallel runs of series: the body is the one a single pass writes,
+    /// commas included where runs start or end with series that have no points.
+    #[test]
+    fn parallel_matrix_encoding_matches_one_pass() {
+        let m: Vec<RangeSeries> = (0..500)
+            .map(|i| RangeSeries {
+                labels: Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]),
+                timestamps: if i % 7 == 0 {
+                    Vec::new()
+                } else {
+                    (0..60).map(|k| k * 15_000 + i).collect()
+                },
+                values: if i % 7 == 0 {
+                    Vec::new()
+                } else {
+                    (0..60).map(|k| f64::from(k) / 3.0).collect()
+                },
+            })
+            .collect();
+        assert!(m.iter().map(|s| s.timestamps.len()).sum::<usize>() >= PARALLEL_POINTS);
+        let mut parallel = String::new();
+        write_matrix(&mut parallel, &m);
+        let mut one_pass = String::from("[");
+        write_series_list(&mut one_pass, &m);
+        one_pass.push(']');
+        assert_eq!(parallel, one_pass);
+        let parsed: serde_json::Value = serde_json::from_str(&parallel).expect("valid JSON");
+        assert_eq!(parsed.as_array().map(Vec::len), Some(500 - 72));
+    }
 
     #[test]
     fn timestamps_match_prometheus() {

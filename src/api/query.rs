@@ -81,7 +81,12 @@ pub async fn instant(
     .await;
     st.metrics.observe_query("instant", start.elapsed().as_secs_f64());
     let res = res?;
-    Ok(json_response(json::query_body(&res.value, &res.warnings, &res.infos)))
+    // Large results take milliseconds to encode: off the async workers, like the evaluation.
+    let body = blocking("encode", move || {
+        Ok(json::query_body(&res.value, &res.warnings, &res.infos))
+    })
+    .await?;
+    Ok(json_response(body))
 }
 
 /// `GET|POST /api/v1/query_range`.
@@ -139,7 +144,12 @@ pub async fn range(
     .await;
     st.metrics.observe_query("range", t0.elapsed().as_secs_f64());
     let res = res?;
-    Ok(json_response(json::query_body(&res.value, &res.warnings, &res.infos)))
+    // Large results take milliseconds to encode: off the async workers, like the evaluation.
+    let body = blocking("encode", move || {
+        Ok(json::query_body(&res.value, &res.warnings, &res.infos))
+    })
+    .await?;
+    Ok(json_response(body))
 }
 
 fn truncate<T>(v: &mut Vec<T>, limit: Option<usize>, warnings: &mut Vec<String>) {
