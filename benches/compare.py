@@ -203,6 +203,7 @@ def main():
         raise SystemExit("prometheus not installed: run scripts/setup.sh")
 
     tmp = tempfile.mkdtemp(prefix="strata-compare-")
+    keep = False
     peers = peer_commands(args, tmp, strata)
     names = list(peers)
     procs = {name: subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
@@ -216,6 +217,7 @@ def main():
         ingest = {}
         # One end time for every run, so all servers receive identical samples.
         data_end_ms = int(time.time() * 1000)
+        print(f"data ends at {data_end_ms} ms (--end-ms to generate the same samples again)", file=sys.stderr)
         for name in names:
             cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
                    "--connections", str(args.connections), "--server-pid", str(procs[name].pid),
@@ -261,6 +263,12 @@ def main():
             same = agree(answers["strata"], answers["prometheus"])
             if not same:
                 explain(qid, answers["strata"], answers["prometheus"])
+                # Kept for diagnosis: the answers, and (below) every server's data directory.
+                for name in ("strata", "prometheus"):
+                    with open(os.path.join(tmp, f"answer-{qid}-{name}.json"), "w") as f:
+                        json.dump(answers[name], f)
+                with open(os.path.join(tmp, f"answer-{qid}-query.txt"), "w") as f:
+                    f.write(query_url("", kind, q, step, start, end) + "\n")
             rows.append((qid, q, times, same))
         peers_shown = [n for n in names if n != "strata"]
         print(f"\n## ingest ({args.series} series × {args.duration}, {args.mode})\n")
@@ -279,7 +287,10 @@ def main():
             cells = [f"{times[n]:.1f}" for n in peers_shown] + [f"{s:.1f}"]
             cells += [f"{s / max(times[n], 1e-9):.2f}" for n in peers_shown]
             print(f"| {qid} | `{q}` | " + " | ".join(cells) + f" | {'yes' if same else 'NO'} |")
-        return 0 if all(r[3] for r in rows) else 1
+        keep = not all(r[3] for r in rows)
+        if keep:
+            print(f"answers differ: data directories and answers kept in {tmp}", file=sys.stderr)
+        return 1 if keep else 0
     finally:
         for p in procs.values():
             p.send_signal(signal.SIGTERM)
@@ -288,7 +299,8 @@ def main():
                 p.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def fmt(v):
