@@ -23,6 +23,16 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The success response of a query. Large results take milliseconds to encode: off the async workers, like
+/// the evaluation.
+async fn encoded(res: strata_query::QueryResult) -> Result<Response, ApiError> {
+    let body = blocking("encode", move || {
+        Ok(json::query_body(&res.value, &res.warnings, &res.infos))
+    })
+    .await?;
+    Ok(json_response(body))
+}
+
 /// A JSON response with the right content type.
 pub fn json_response(body: String) -> Response {
     (
@@ -81,12 +91,7 @@ pub async fn instant(
     .await;
     st.metrics.observe_query("instant", start.elapsed().as_secs_f64());
     let res = res?;
-    // Large results take milliseconds to encode: off the async workers, like the evaluation.
-    let body = blocking("encode", move || {
-        Ok(json::query_body(&res.value, &res.warnings, &res.infos))
-    })
-    .await?;
-    Ok(json_response(body))
+    encoded(res).await
 }
 
 /// `GET|POST /api/v1/query_range`.
@@ -144,12 +149,7 @@ pub async fn range(
     .await;
     st.metrics.observe_query("range", t0.elapsed().as_secs_f64());
     let res = res?;
-    // Large results take milliseconds to encode: off the async workers, like the evaluation.
-    let body = blocking("encode", move || {
-        Ok(json::query_body(&res.value, &res.warnings, &res.infos))
-    })
-    .await?;
-    Ok(json_response(body))
+    encoded(res).await
 }
 
 fn truncate<T>(v: &mut Vec<T>, limit: Option<usize>, warnings: &mut Vec<String>) {
