@@ -287,6 +287,46 @@ fn write_series_list(out: &mut String, m: &[RangeSeries]) {
     }
 }
 
+/// Label sets of at least this many series are encoded by all cores.
+const PARALLEL_SETS: usize = 4_096;
+
+/// The success body of `/api/v1/series`: the label sets, then any warnings.
+pub fn series_body(sets: &[Labels], warnings: &[String]) -> String {
+    let mut out = String::with_capacity(64 + sets.len() * 160);
+    out.push_str("{\"status\":\"success\",\"data\":[");
+    let write_run = |out: &mut String, run: &[Labels]| {
+        for (i, l) in run.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_labels(out, l);
+        }
+    };
+    if sets.len() < PARALLEL_SETS {
+        write_run(&mut out, sets);
+    } else {
+        let per_task = sets.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        let parts: Vec<String> = sets
+            .par_chunks(per_task)
+            .map(|run| {
+                let mut part = String::with_capacity(run.len() * 160);
+                write_run(&mut part, run);
+                part
+            })
+            .collect();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(part);
+        }
+    }
+    out.push(']');
+    write_annotations(&mut out, warnings, &[]);
+    out.push('}');
+    out
+}
+
 /// Appends `,"warnings":[...]` and `,"infos":[...]` when there are any.
 pub fn write_annotations(out: &mut String, warnings: &[String], infos: &[String]) {
     for (key, list) in [("warnings", warnings), ("infos", infos)] {
@@ -338,6 +378,27 @@ pub fn query_body(value: &Value, warnings: &[String], infos: &[String]) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large series response is encoded in parallel runs: the same body as one pass, valid JSON.
+    #[test]
+    fn parallel_series_body_matches_one_pass() {
+        let sets: Vec<Labels> = (0..PARALLEL_SETS + 7)
+            .map(|i| Labels::from_pairs([("__name__", "m".to_string()), ("i", format!("v\"{i}"))]))
+            .collect();
+        let body = series_body(&sets, &["w".to_string()]);
+        let mut one_pass = String::from("{\"status\":\"success\",\"data\":[");
+        for (i, l) in sets.iter().enumerate() {
+            if i > 0 {
+                one_pass.push(',');
+            }
+            write_labels(&mut one_pass, l);
+        }
+        one_pass.push_str("],\"warnings\":[\"w\"]}");
+        assert_eq!(body, one_pass);
+        let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(parsed["data"].as_array().map(Vec::len), Some(PARALLEL_SETS + 7));
+        assert_eq!(parsed["data"][5]["i"], "v\"5");
+    }
 
     /// A large matrix is encoded in parallel runs of series: the body is the one a single pass writes,
     /// commas included where runs start or end with series that have no points.

@@ -176,7 +176,7 @@ pub async fn series(
     }
     let (start, end) = p.range_or_all()?;
     let limit = p.limit("limit")?;
-    let mut result = blocking("query", move || {
+    let body = blocking("query", move || {
         let mut all = Vec::new();
         for m in &sets {
             all.extend(storage.series(m, start, end)?);
@@ -186,22 +186,12 @@ pub async fn series(
             all.sort();
             all.dedup();
         }
-        Ok(all)
+        let mut warnings = Vec::new();
+        truncate(&mut all, limit, &mut warnings);
+        Ok(json::series_body(&all, &warnings))
     })
     .await?;
-    let mut warnings = Vec::new();
-    truncate(&mut result, limit, &mut warnings);
-    let mut out = String::from("{\"status\":\"success\",\"data\":[");
-    for (i, l) in result.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json::write_labels(&mut out, l);
-    }
-    out.push(']');
-    json::write_annotations(&mut out, &warnings, &[]);
-    out.push('}');
-    Ok(json_response(out))
+    Ok(json_response(body))
 }
 
 fn union_of(
