@@ -245,26 +245,33 @@ fn write_matrix(out: &mut String, m: &[RangeSeries]) {
     // About 24 bytes per point (`[1700000000.123,"12.5"],`) and a label set per series.
     out.reserve(points * 24 + m.len() * 160);
     out.push('[');
-    if points < PARALLEL_POINTS {
-        write_series_list(out, m);
-    } else {
-        let per_task = m.len().div_ceil(rayon::current_num_threads() * 4).max(1);
-        let parts: Vec<String> = m
-            .par_chunks(per_task)
-            .map(|run| {
-                let mut part = String::new();
-                write_series_list(&mut part, run);
-                part
-            })
-            .collect();
-        for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(part);
-        }
-    }
+    let parallel = if points < PARALLEL_POINTS { usize::MAX } else { 1 };
+    write_runs(out, m, parallel, write_series_list);
     out.push(']');
+}
+
+/// Appends `items` as `write_run` writes them, comma-separated. From `parallel` items on, both cores write
+/// runs of them into buffers of their own, joined in order (runs that wrote nothing add no comma).
+fn write_runs<T: Sync>(out: &mut String, items: &[T], parallel: usize, write_run: impl Fn(&mut String, &[T]) + Sync) {
+    if items.len() < parallel {
+        write_run(out, items);
+        return;
+    }
+    let per_task = items.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+    let parts: Vec<String> = items
+        .par_chunks(per_task)
+        .map(|run| {
+            let mut part = String::new();
+            write_run(&mut part, run);
+            part
+        })
+        .collect();
+    for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(part);
+    }
 }
 
 /// Appends the series that have points, comma-separated.
@@ -294,33 +301,14 @@ const PARALLEL_SETS: usize = 4_096;
 pub fn series_body(sets: &[Labels], warnings: &[String]) -> String {
     let mut out = String::with_capacity(64 + sets.len() * 160);
     out.push_str("{\"status\":\"success\",\"data\":[");
-    let write_run = |out: &mut String, run: &[Labels]| {
+    write_runs(&mut out, sets, PARALLEL_SETS, |out, run| {
         for (i, l) in run.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
             write_labels(out, l);
         }
-    };
-    if sets.len() < PARALLEL_SETS {
-        write_run(&mut out, sets);
-    } else {
-        let per_task = sets.len().div_ceil(rayon::current_num_threads() * 4).max(1);
-        let parts: Vec<String> = sets
-            .par_chunks(per_task)
-            .map(|run| {
-                let mut part = String::with_capacity(run.len() * 160);
-                write_run(&mut part, run);
-                part
-            })
-            .collect();
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(part);
-        }
-    }
+    });
     out.push(']');
     write_annotations(&mut out, warnings, &[]);
     out.push('}');
