@@ -245,15 +245,14 @@ fn write_matrix(out: &mut String, m: &[RangeSeries]) {
     // About 24 bytes per point (`[1700000000.123,"12.5"],`) and a label set per series.
     out.reserve(points * 24 + m.len() * 160);
     out.push('[');
-    let parallel = if points < PARALLEL_POINTS { usize::MAX } else { 1 };
-    write_runs(out, m, parallel, write_series_list);
+    write_runs(out, m, points >= PARALLEL_POINTS, write_series_list);
     out.push(']');
 }
 
-/// Appends `items` as `write_run` writes them, comma-separated. From `parallel` items on, both cores write
-/// runs of them into buffers of their own, joined in order (runs that wrote nothing add no comma).
-fn write_runs<T: Sync>(out: &mut String, items: &[T], parallel: usize, write_run: impl Fn(&mut String, &[T]) + Sync) {
-    if items.len() < parallel {
+/// Appends `items` as `write_run` writes them, comma-separated. With `parallel`, both cores write runs of
+/// them into buffers of their own, joined in order (runs that wrote nothing add no comma).
+fn write_runs<T: Sync>(out: &mut String, items: &[T], parallel: bool, write_run: impl Fn(&mut String, &[T]) + Sync) {
+    if !parallel {
         write_run(out, items);
         return;
     }
@@ -301,7 +300,7 @@ const PARALLEL_SETS: usize = 4_096;
 pub fn series_body(sets: &[Labels], warnings: &[String]) -> String {
     let mut out = String::with_capacity(64 + sets.len() * 160);
     out.push_str("{\"status\":\"success\",\"data\":[");
-    write_runs(&mut out, sets, PARALLEL_SETS, |out, run| {
+    write_runs(&mut out, sets, sets.len() >= PARALLEL_SETS, |out, run| {
         for (i, l) in run.iter().enumerate() {
             if i > 0 {
                 out.push(',');
