@@ -123,7 +123,9 @@ def explain(qid, a, b):
     if not (isinstance(a, list) and isinstance(b, list)):
         print(f"{qid}: strata {str(a)[:200]} vs prometheus {str(b)[:200]}", file=sys.stderr)
         return
-    print(f"{qid}: {len(a)} series from strata, {len(b)} from prometheus", file=sys.stderr)
+    differing = sum(1 for x, y in zip(a, b) if not agree([x], [y]))
+    print(f"{qid}: {len(a)} series from strata, {len(b)} from prometheus, {differing} differ; the first:",
+          file=sys.stderr)
     for x, y in zip(a, b):
         if x == y:
             continue
@@ -188,6 +190,8 @@ def main():
     ap.add_argument("--mode", choices=["bulk", "live"], default="bulk",
                     help="bulk: many points per series per request; live: one point per series per request")
     ap.add_argument("--no-queries", action="store_true", help="ingest only")
+    ap.add_argument("--end-ms", type=int, default=None,
+                    help="end of the generated data in Unix ms (default: now), to replay a run exactly")
     ap.add_argument("--no-victoriametrics", action="store_true",
                     help="leave out Debian's victoria-metrics even when it is installed")
     args = ap.parse_args()
@@ -216,7 +220,14 @@ def main():
             wait_ready(b)
         ingest = {}
         # One end time for every run, so all servers receive identical samples.
-        data_end_ms = int(time.time() * 1000)
+        # Samples sit half a second off whole seconds (jitter is far smaller), and query times are whole
+        # seconds, so no sample lands on a window's left edge: Prometheus 2.42 includes a sample there and 3.x,
+        # which Strata follows, excludes it. Data ending on a whole second made a run's answers differ.
+        data_end_ms = args.end_ms if args.end_ms is not None else (int(time.time()) - 1) * 1000 + 500
+        jitter = args.jitter_ms if args.jitter_ms is not None else 25
+        if min(abs(data_end_ms % 1000 - 1000 * k) for k in (0, 1)) <= jitter:
+            print("warning: samples may land on whole seconds, where Prometheus 2.42 and 3.x disagree on the "
+                  "left edge of range windows", file=sys.stderr)
         print(f"data ends at {data_end_ms} ms (--end-ms to generate the same samples again)", file=sys.stderr)
         for name in names:
             cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
