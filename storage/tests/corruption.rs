@@ -118,8 +118,8 @@ fn flipped_chunk_bytes_are_skipped_other_data_intact() {
         let mut chosen = None;
         for item in db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
             let (k, v) = item.unwrap();
-            // Key: tier u8, ref u64 BE, max_t, seq. Take the 4th chunk of ref 2.
-            if k[1..9] == 2u64.to_be_bytes() {
+            // Key: tier u8, metric group u32 BE, ref u64 BE, max_t, seq. Take the 4th chunk of ref 2.
+            if k[5..13] == 2u64.to_be_bytes() {
                 chosen.get_or_insert_with(Vec::new).push((k.to_vec(), v.to_vec()));
             }
         }
@@ -146,7 +146,7 @@ fn flipped_chunk_bytes_are_skipped_other_data_intact() {
                 .filter(|t| !g.timestamps.contains(t))
                 .collect();
             assert_eq!(missing, (300..400).map(|k| k * 15_000).collect::<Vec<_>>());
-            let max_t = i64::from_be_bytes(flipped_key[9..17].try_into().unwrap()) ^ i64::MIN;
+            let max_t = i64::from_be_bytes(flipped_key[13..21].try_into().unwrap()) ^ i64::MIN;
             assert_eq!(max_t, 399 * 15_000);
         } else {
             assert_same(std::slice::from_ref(g), std::slice::from_ref(w), "intact series");

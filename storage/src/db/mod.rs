@@ -38,7 +38,9 @@ pub const META_FORMAT_KEY: &[u8] = b"format_version";
 pub const META_NEXT_REF_KEY: &[u8] = b"next_series_ref";
 
 /// Version of the RocksDB layout described in `docs/format/rocksdb.md`.
-pub const DB_FORMAT_VERSION: u8 = 2;
+pub const DB_FORMAT_VERSION: u8 = 3;
+/// The older layout that opening still accepts and migrates (chunk keys without a metric group).
+pub const DB_FORMAT_VERSION_MIGRATED: u8 = 2;
 /// Version byte leading every `series` value.
 pub const SERIES_VALUE_VERSION: u8 = 1;
 
@@ -73,8 +75,10 @@ pub fn partition_options(tier: u8) -> Options {
 }
 
 /// Opens (creating if needed) the RocksDB database at `path` with Strata's column families and checks the
-/// layout version. Returns the database and the names of its column families.
-pub fn open(path: &Path) -> Result<(Db, Vec<String>)> {
+/// layout version. Returns the database, the names of its column families and its layout version: either
+/// [`DB_FORMAT_VERSION`] or [`DB_FORMAT_VERSION_MIGRATED`], which the caller must migrate (and then record
+/// with [`set_format_version`]).
+pub fn open(path: &Path) -> Result<(Db, Vec<String>, u8)> {
     let mut opts = cf_options();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
@@ -106,20 +110,32 @@ pub fn open(path: &Path) -> Result<(Db, Vec<String>)> {
     }
     let db = Db::open_cf_descriptors(&opts, path, cfs)?;
     let meta = cf(&db, CF_META)?;
-    match db.get_cf(&meta, META_FORMAT_KEY)? {
+    let version = match db.get_cf(&meta, META_FORMAT_KEY)? {
         Some(v) => {
             let ver = v.first().copied().unwrap_or(0);
-            if ver != DB_FORMAT_VERSION || v.len() != 1 {
+            if !matches!(ver, DB_FORMAT_VERSION | DB_FORMAT_VERSION_MIGRATED) || v.len() != 1 {
                 return Err(Error::InvalidVersion {
                     what: "rocksdb layout",
                     version: ver,
                 });
             }
+            ver
         }
-        None => db.put_cf(&meta, META_FORMAT_KEY, [DB_FORMAT_VERSION])?,
-    }
+        None => {
+            db.put_cf(&meta, META_FORMAT_KEY, [DB_FORMAT_VERSION])?;
+            DB_FORMAT_VERSION
+        }
+    };
     drop(meta);
-    Ok((db, names))
+    Ok((db, names, version))
+}
+
+/// Records the layout version, fsynced.
+pub fn set_format_version(db: &Db, version: u8) -> Result<()> {
+    let mut sync = rocksdb::WriteOptions::default();
+    sync.set_sync(true);
+    db.put_cf_opt(&cf(db, CF_META)?, META_FORMAT_KEY, [version], &sync)?;
+    Ok(())
 }
 
 /// Looks up one of the fixed column families.
@@ -174,10 +190,10 @@ mod tests {
     #[test]
     fn every_column_family_has_the_table_options() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, _) = open(dir.path()).unwrap();
+        let (db, _, _) = open(dir.path()).unwrap();
         db.create_cf("raw_0", &partition_options(keys::TIER_RAW)).unwrap();
         drop(db);
-        let (db, names) = open(dir.path()).unwrap();
+        let (db, names, _) = open(dir.path()).unwrap();
         assert!(names.iter().any(|n| n == "raw_0"));
         drop(db);
         let latest = std::fs::read_dir(dir.path())
@@ -193,5 +209,24 @@ mod tests {
         assert_eq!(count("compression=kLZ4Compression"), 3);
         assert_eq!(count("bottommost_compression=kZSTD"), 3);
         assert_eq!(count("advise_random_on_open=false"), 1);
+    }
+
+    /// A new database gets the current layout version; the previous one opens (to be migrated); any other
+    /// is refused.
+    #[test]
+    fn layout_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _, v) = open(dir.path()).unwrap();
+        assert_eq!(v, DB_FORMAT_VERSION);
+        set_format_version(&db, DB_FORMAT_VERSION_MIGRATED).unwrap();
+        drop(db);
+        let (db, _, v) = open(dir.path()).unwrap();
+        assert_eq!(v, DB_FORMAT_VERSION_MIGRATED);
+        set_format_version(&db, 1).unwrap();
+        drop(db);
+        assert!(matches!(
+            open(dir.path()),
+            Err(Error::InvalidVersion { version: 1, .. })
+        ));
     }
 }

@@ -4,7 +4,10 @@
 use std::sync::atomic::Ordering;
 
 use super::{AppendReport, KeyedSeries, SeriesRejection, Storage, WriteSeries, now_ms};
-use crate::db::{CF_SERIES, encode_series_value, keys::series_key};
+use crate::db::{
+    CF_SERIES, encode_series_value,
+    keys::{group_of, series_key},
+};
 use crate::error::{Error, Result};
 use crate::head::{HEAD_SHARDS, Head, HeadSeries, NO_SEG};
 use crate::index::SeriesRef;
@@ -193,7 +196,11 @@ impl Storage {
                 }
                 let r = self.next_ref.fetch_add(1, Ordering::Relaxed);
                 idx.try_insert(SeriesRef(r), l.clone())?;
-                self.head.shard(r).write().entry(r).or_default();
+                self.head
+                    .shard(r)
+                    .write()
+                    .entry(r)
+                    .or_insert_with(|| HeadSeries::new(group_of(l)));
                 created.push((r, k));
                 *slot = Some(r);
             }
@@ -260,7 +267,7 @@ impl Storage {
                     vs.clear();
                     ts.extend(s.iter().map(|x| x.t));
                     vs.extend(s.iter().map(|x| x.v));
-                    let n = self.seal_direct(r, shard.entry(r).or_default(), &ts, &vs, &mut batch)?;
+                    let n = self.seal_direct(r, head_state(&mut shard, r)?, &ts, &vs, &mut batch)?;
                     if let Some(d) = direct.get_mut(k) {
                         *d = n;
                     }
@@ -308,7 +315,7 @@ impl Storage {
             let mut shard = self.head.shard(first).write();
             for &(r, k) in group {
                 let s = rest(k);
-                ooo += self.apply_each(r, shard.entry(r).or_default(), s.iter().map(|x| (x.t, x.v)), seg, now)?;
+                ooo += self.apply_each(r, head_state(&mut shard, r)?, s.iter().map(|x| (x.t, x.v)), seg, now)?;
                 n += samples.get(k).map_or(0, |s| s.len()) as u64;
             }
         }
@@ -358,7 +365,7 @@ impl Storage {
         count_ooo: bool,
     ) -> Result<()> {
         let mut shard = self.head.shard(r).write();
-        let ooo = self.apply_to(r, shard.entry(r).or_default(), samples, seg, now)?;
+        let ooo = self.apply_to(r, head_state(&mut shard, r)?, samples, seg, now)?;
         if count_ooo && ooo > 0 {
             self.counters.samples_out_of_order.fetch_add(ooo, Ordering::Relaxed);
         }
@@ -417,7 +424,7 @@ impl Storage {
             }
             self.seal_chunk(r, s)?;
         }
-        let n = self.put_chunks(r, ts, vs, &mut batch.wb)?;
+        let n = self.put_chunks(r, s.group, ts, vs, &mut batch.wb)?;
         batch.chunks += u64::from(n);
         s.sealed_chunks = s.sealed_chunks.saturating_add(n);
         if let (Some(&first), Some(&last), Some(&v)) = (ts.first(), ts.last(), vs.last()) {
@@ -535,4 +542,11 @@ fn sorted_by_name(pairs: &[(&str, &str)]) -> bool {
         prev = Some(n);
     }
     true
+}
+
+/// The head state of series `r`, which every indexed series has (created with its ref, removed with it).
+fn head_state(shard: &mut crate::head::Shard, r: u64) -> Result<&mut HeadSeries> {
+    shard
+        .get_mut(&r)
+        .ok_or_else(|| Error::Internal(format!("series {r} is indexed but has no head state")))
 }

@@ -76,13 +76,19 @@ impl Storage {
             if full {
                 wb.delete_range_cf(
                     &cf,
-                    ChunkKey::series_prefix(p.tier, r).to_vec(),
-                    ChunkKey::series_end(p.tier, r),
+                    ChunkKey::series_prefix(p.tier, s.group, r).to_vec(),
+                    ChunkKey::series_end(p.tier, s.group, r),
                 );
             } else if p.tier == TIER_RAW {
                 self.delete_raw_chunks(&cf, r, s, mint, maxt, wb)?;
             } else {
-                self.delete_windows(p.tier, r, mint.max(p.start), maxt.min(p.end().saturating_sub(1)), wb)?;
+                self.delete_windows(
+                    p.tier,
+                    (s.group, r),
+                    mint.max(p.start),
+                    maxt.min(p.end().saturating_sub(1)),
+                    wb,
+                )?;
             }
         }
         if full {
@@ -102,9 +108,9 @@ impl Storage {
         wb: &mut WriteBatch,
     ) -> Result<()> {
         let mut ro = rocksdb::ReadOptions::default();
-        ro.set_iterate_upper_bound(ChunkKey::series_end(TIER_RAW, r));
+        ro.set_iterate_upper_bound(ChunkKey::series_end(TIER_RAW, s.group, r));
         let mut it = self.db.raw_iterator_cf_opt(cf, ro);
-        it.seek(ChunkKey::lower_bound(TIER_RAW, r, mint));
+        it.seek(ChunkKey::lower_bound(TIER_RAW, s.group, r, mint));
         let stop = maxt.saturating_add(MAX_CHUNK_SPAN_MS);
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         while it.valid() {

@@ -198,10 +198,15 @@ impl Storage {
                 };
                 let (now_work, later) = split_at_limit(std::mem::take(map), limit);
                 *map = later;
-                let mut v = now_work;
-                v.sort_unstable_by_key(|e| e.0);
-                v
+                now_work
             };
+            // In chunk key order (metric group, then ref), so that each batch's iterators seek forward. The
+            // groups are looked up once the dirty map's lock is released: a seal marks series dirty while
+            // holding their head shard's lock.
+            let mut work: Vec<(Option<u32>, (u64, (i64, i64)))> =
+                work.into_iter().map(|e| (self.group_of(e.0), e)).collect();
+            work.sort_unstable_by_key(|&(g, (r, _))| (g, r));
+            let work: Vec<(u64, (i64, i64))> = work.into_iter().map(|(_, e)| e).collect();
             for chunk in work.chunks(256) {
                 self.downsample_batch(t, chunk, limit)?;
             }
@@ -259,16 +264,21 @@ impl Storage {
             if from >= to {
                 continue;
             }
+            // A series removed meanwhile has no data left, in any tier.
+            let Some(group) = self.group_of(r) else { continue };
             let windows = if let Some(cur) = cur.as_mut() {
-                let prev = self.prev_last(t, r, from)?;
+                let prev = self.prev_last(t, (group, r), from)?;
                 match self.read_series(r, from, to - 1, &mut g, cur)? {
                     Some((ts, vs)) => aggregate_raw(&ts, &vs, res, prev),
                     None => Vec::new(),
                 }
             } else {
-                aggregate_windows(&self.read_windows(finer, r, from, to, Columns::ALL, false)?, res)
+                aggregate_windows(
+                    &self.read_windows(finer, (group, r), from, to, Columns::ALL, false)?,
+                    res,
+                )
             };
-            self.replace_windows(t, r, from, to, &windows, &mut wb)?;
+            self.replace_windows(t, (group, r), from, to, &windows, &mut wb)?;
             next_marks.push((r, from, to - 1));
         }
         // Clearing marks and writing happen under one lock: a seal that re-marks a series meanwhile either
@@ -290,10 +300,11 @@ impl Storage {
     }
 
     /// The key of the block of tier `t` holding window start `start`.
-    fn block_key(t: u8, r: u64, start: i64) -> ChunkKey {
+    fn block_key(t: u8, (group, r): (u32, u64), start: i64) -> ChunkKey {
         let block = tier(t).block_ms;
         ChunkKey {
             tier: t,
+            group,
             series: r,
             max_t: align_down(start, block).saturating_add(block - 1),
             seq: 0,
@@ -301,12 +312,12 @@ impl Storage {
     }
 
     /// Reads one block (`None` when absent; a corrupt block is logged and treated as absent).
-    fn read_block(&self, t: u8, r: u64, start: i64) -> Result<Option<Vec<WindowAgg>>> {
+    fn read_block(&self, t: u8, (group, r): (u32, u64), start: i64) -> Result<Option<Vec<WindowAgg>>> {
         let name = crate::db::partition::partition_name(tier(t), partition_start(tier(t), start));
         let Some(cf) = self.db.cf_handle(&name) else {
             return Ok(None);
         };
-        let key = Self::block_key(t, r, start);
+        let key = Self::block_key(t, (group, r), start);
         let Some(bytes) = self
             .db
             .get_pinned_cf_opt(&cf, key.encode(), &super::read::read_options(false))?
@@ -326,11 +337,11 @@ impl Storage {
 
     /// The last value before `from` in tier `t` (looking a few blocks back), as the start of the next
     /// window's counter increase.
-    fn prev_last(&self, t: u8, r: u64, from: i64) -> Result<Option<f64>> {
+    fn prev_last(&self, t: u8, id: (u32, u64), from: i64) -> Result<Option<f64>> {
         let block = tier(t).block_ms;
         let mut start = align_down(from.saturating_sub(1), block);
         for _ in 0..PREV_BLOCKS {
-            if let Some(ws) = self.read_block(t, r, start)?
+            if let Some(ws) = self.read_block(t, id, start)?
                 && let Some(w) = ws.iter().rev().find(|w| w.t < from)
             {
                 return Ok(Some(w.last));
@@ -344,7 +355,7 @@ impl Storage {
     fn replace_windows(
         &self,
         t: u8,
-        r: u64,
+        id: (u32, u64),
         from: i64,
         to: i64,
         windows: &[WindowAgg],
@@ -359,11 +370,11 @@ impl Storage {
                 let s = align_down(w.t, res);
                 s >= from && s < to
             };
-            let existing = self.read_block(t, r, start)?.unwrap_or_default();
+            let existing = self.read_block(t, id, start)?.unwrap_or_default();
             let mut merged: Vec<WindowAgg> = existing.into_iter().filter(|w| !inside(w)).collect();
             merged.extend(windows.iter().filter(|w| w.t >= start && w.t < end).copied());
             merged.sort_by_key(|w| w.t);
-            let key = Self::block_key(t, r, start).encode();
+            let key = Self::block_key(t, id, start).encode();
             if merged.is_empty() {
                 if let Some(cf) = self.db.cf_handle(&crate::db::partition::partition_name(
                     spec,
@@ -385,7 +396,7 @@ impl Storage {
     pub(super) fn read_windows(
         &self,
         t: u8,
-        r: u64,
+        (group, r): (u32, u64),
         from: i64,
         to: i64,
         need: Columns,
@@ -401,15 +412,15 @@ impl Storage {
                 continue;
             };
             let mut ro = super::read::read_options(fill_cache);
-            ro.set_iterate_upper_bound(ChunkKey::series_end(t, r));
+            ro.set_iterate_upper_bound(ChunkKey::series_end(t, group, r));
             let mut it = self.db.raw_iterator_cf_opt(&cf, ro);
-            it.seek(ChunkKey::lower_bound(t, r, from));
+            it.seek(ChunkKey::lower_bound(t, group, r, from));
             while it.valid() {
                 let (Some(k), Some(v)) = (it.key(), it.value()) else {
                     break;
                 };
                 match ChunkKey::decode(k) {
-                    Ok(key) if key.series == r && key.tier == t => {
+                    Ok(key) if key.series == r && key.group == group && key.tier == t => {
                         if key.max_t.saturating_sub(block - 1) >= to {
                             break;
                         }
@@ -430,12 +441,19 @@ impl Storage {
     }
 
     /// Deletes the windows of series `r` in tier `t` that meet `[mint, maxt]` (adding to `wb`).
-    pub(super) fn delete_windows(&self, t: u8, r: u64, mint: i64, maxt: i64, wb: &mut WriteBatch) -> Result<()> {
+    pub(super) fn delete_windows(
+        &self,
+        t: u8,
+        id: (u32, u64),
+        mint: i64,
+        maxt: i64,
+        wb: &mut WriteBatch,
+    ) -> Result<()> {
         let spec = tier(t);
         let (res, block) = (spec.resolution_ms, spec.block_ms);
         let mut start = align_down(mint, block);
         while start <= maxt {
-            if let Some(existing) = self.read_block(t, r, start)? {
+            if let Some(existing) = self.read_block(t, id, start)? {
                 let kept: Vec<WindowAgg> = existing
                     .iter()
                     .copied()
@@ -446,7 +464,7 @@ impl Storage {
                     .collect();
                 if kept.len() != existing.len() {
                     let cf = self.partitions.get_or_create(&self.db, t, start)?;
-                    let key = Self::block_key(t, r, start).encode();
+                    let key = Self::block_key(t, id, start).encode();
                     if kept.is_empty() {
                         wb.delete_cf(&cf, key);
                     } else {

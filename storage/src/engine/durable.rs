@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn commits_fsync_per_policy_and_share_covered_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, _) = crate::db::open(dir.path()).unwrap();
+        let (db, _, _) = crate::db::open(dir.path()).unwrap();
 
         let always = DbSync::new(FsyncPolicy::Always);
         let (a, b) = (always.note_write(), always.note_write());

@@ -9,7 +9,7 @@ use rocksdb::{IteratorMode, WriteBatch};
 
 use super::{Counters, DB_DIR, MAX_CHUNK_SPAN_MS, Storage, StorageOptions, WAL_DIR, now_ms};
 use crate::chunk::{MAX_SAMPLES, chunk_meta, decode_chunk};
-use crate::db::keys::{ChunkKey, TIER_RAW, decode_series_key, series_key};
+use crate::db::keys::{ChunkKey, TIER_RAW, decode_series_key, group_of, series_key};
 use crate::db::partition::Partitions;
 use crate::db::{self, CF_META, CF_SERIES, Db, META_NEXT_REF_KEY, decode_series_value, encode_series_value};
 use crate::error::{Error, Result};
@@ -34,12 +34,20 @@ impl Storage {
                 source: e,
             })?;
         }
-        let (db, cf_names) = db::open(&db_dir)?;
+        let (db, cf_names, version) = db::open(&db_dir)?;
         let partitions = Partitions::from_names(cf_names.iter().map(String::as_str));
         let tiers = super::downsample::TierState::load(&db)?;
         let mut index = Index::new();
         let head = Head::new();
         let mut next_ref = load_series(&db, &mut index, &head)?;
+        if version == db::DB_FORMAT_VERSION_MIGRATED {
+            let moved = migrate_chunk_keys(&db, &partitions, &head)?;
+            db::set_format_version(&db, db::DB_FORMAT_VERSION)?;
+            tracing::info!(
+                chunks = moved,
+                "chunk keys moved to layout version 3 (metric group first)"
+            );
+        }
         let (next_seq, corrupt) = scan_chunks(&db, &partitions, &head)?;
         if let Some(v) = db.get_cf(&db::cf(&db, CF_META)?, META_NEXT_REF_KEY)? {
             let b: [u8; 8] = v.as_slice().try_into().map_err(|_| Error::Corrupt {
@@ -185,9 +193,10 @@ fn insert_series(
     wb: &mut WriteBatch,
 ) {
     let value = encode_series_value(&labels);
+    let group = group_of(&labels);
     match idx.try_insert(SeriesRef(r), labels) {
         Ok(()) => {
-            head.shard(r).write().entry(r).or_default();
+            head.shard(r).write().entry(r).or_insert_with(|| HeadSeries::new(group));
             wb.put_cf(cf, series_key(r), value);
         }
         Err(e) => tracing::warn!(series = r, error = %e, "wal replay: skipping series record"),
@@ -207,14 +216,46 @@ fn load_series(db: &Db, index: &mut Index, head: &Head) -> Result<u64> {
             }
         };
         next = next.max(r.saturating_add(1));
-        match decode_series_value(&v).and_then(|l| index.try_insert(SeriesRef(r), l)) {
-            Ok(()) => {
-                head.shard(r).write().insert(r, HeadSeries::new());
+        let inserted = decode_series_value(&v).and_then(|l| {
+            let group = group_of(&l);
+            index.try_insert(SeriesRef(r), l).map(|()| group)
+        });
+        match inserted {
+            Ok(group) => {
+                head.shard(r).write().insert(r, HeadSeries::new(group));
             }
             Err(e) => tracing::warn!(series = r, error = %e, "skipping corrupt series entry"),
         }
     }
     Ok(next)
+}
+
+/// Rewrites every chunk key of layout version 2 (tier, series, ...) as a version 3 key, which puts the
+/// series' metric group before the series (`head` knows each series' group; chunks of unknown series, which
+/// reads ignore, get group 0). Returns the number of keys moved. A crash part-way is harmless: the layout
+/// version stays 2 until the caller records 3, and the next open moves what is left (version 3 keys are
+/// longer, so they are told apart and skipped).
+fn migrate_chunk_keys(db: &Db, partitions: &Partitions, head: &Head) -> Result<u64> {
+    const BATCH: usize = 4096;
+    let mut moved = 0u64;
+    for p in partitions.all() {
+        let cf = db::cf_named(db, &p.name)?;
+        let mut wb = WriteBatch::default();
+        // The iterator reads a snapshot taken when it was created: the keys put below are not met again.
+        for item in db.iterator_cf(&cf, IteratorMode::Start) {
+            let (k, v) = item?;
+            let Ok(mut key) = ChunkKey::decode_v2(&k) else { continue };
+            key.group = head.shard(key.series).read().get(&key.series).map_or(0, |s| s.group);
+            wb.put_cf(&cf, key.encode(), &v);
+            wb.delete_cf(&cf, &k);
+            moved += 1;
+            if wb.len() >= 2 * BATCH {
+                db.write(std::mem::take(&mut wb))?;
+            }
+        }
+        db.write(wb)?;
+    }
+    Ok(moved)
 }
 
 /// The last raw chunk seen of one series in a partition scan.
@@ -276,7 +317,7 @@ fn scan_chunks(db: &Db, partitions: &Partitions, head: &Head) -> Result<(u64, u6
                 last.bytes.extend_from_slice(&v);
             }
             let mut shard = head.shard(key.series).write();
-            let Some(s) = shard.get_mut(&key.series) else {
+            let Some(s) = shard.get_mut(&key.series).filter(|s| s.group == key.group) else {
                 orphans += 1;
                 continue;
             };

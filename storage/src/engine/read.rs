@@ -158,21 +158,20 @@ impl Gather {
 }
 
 impl Storage {
-    /// Refs matching the matchers whose (approximate) data range meets `[mint, maxt]`, sorted. A small
-    /// selection looks each series up; a large one (or all series) walks the head shards once instead.
+    /// Refs matching the matchers whose (approximate) data range meets `[mint, maxt]`, in chunk key order:
+    /// by metric group, then ref. A small selection looks each series up; a large one (or all series) walks
+    /// the head shards once instead.
     pub(super) fn refs_in_range(&self, matchers: &[LabelMatcher], mint: i64, maxt: i64) -> Vec<u64> {
         const LOOKUPS: u64 = 4096;
         let selected = (!matchers.is_empty()).then(|| self.index.read().select_bitmap(matchers));
-        let mut refs: Vec<u64> = match &selected {
+        let mut keyed: Vec<(u32, u64)> = match &selected {
             Some(bm) if bm.len() < LOOKUPS => bm
                 .iter()
                 .map(u64::from)
-                .filter(|&r| {
-                    self.head
-                        .shard(r)
-                        .read()
-                        .get(&r)
-                        .is_some_and(|s| s.overlaps(mint, maxt))
+                .filter_map(|r| {
+                    let shard = self.head.shard(r).read();
+                    let s = shard.get(&r).filter(|s| s.overlaps(mint, maxt))?;
+                    Some((s.group, r))
                 })
                 .collect(),
             _ => {
@@ -183,29 +182,30 @@ impl Storage {
                             .as_ref()
                             .is_none_or(|bm| u32::try_from(r).is_ok_and(|r| bm.contains(r)));
                         if wanted && s.overlaps(mint, maxt) {
-                            v.push(r);
+                            v.push((s.group, r));
                         }
                     }
                 }
                 v
             }
         };
-        refs.sort_unstable();
-        refs
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, r)| r).collect()
     }
 
-    /// Raw samples of the series `refs` (sorted) in one or more disjoint, increasing time ranges (several when
-    /// a tier-aware selection skips a gap no tier fills), in label order; series without samples there are
-    /// left out. With `newest_only`, each series keeps only its newest sample in the ranges (what an instant
-    /// vector selector of an instant query uses), which the head often answers without decoding anything.
+    /// Raw samples of the series `refs` (in key order, as `refs_in_range` gives them) in one or more
+    /// disjoint, increasing time ranges (several when a tier-aware selection skips a gap no tier fills), in
+    /// label order; series without samples there are left out. With `newest_only`, each series keeps only its
+    /// newest sample in the ranges (what an instant vector selector of an instant query uses), which the head
+    /// often answers without decoding anything.
     pub(super) fn read_raw_refs(
         &self,
         refs: &[u64],
         ranges: &[(i64, i64)],
         newest_only: bool,
     ) -> Result<Vec<SeriesData>> {
-        // Large selections are read by all cores: each part of the (sorted) refs gets its own iterators, so
-        // every iterator still only seeks forward.
+        // Large selections are read by all cores: each part of the refs (in key order) gets its own
+        // iterators, so every iterator still only seeks forward.
         let parts = parallel_parts(refs.len());
         let part_len = refs.len().div_ceil(parts).max(1);
         let read: Vec<(u64, SeriesData)> = if parts == 1 {
@@ -226,8 +226,8 @@ impl Storage {
         sorted.into_iter().map(|(_, d)| d).collect()
     }
 
-    /// Reads the series `refs` (sorted) in `ranges` with one set of iterators; series without samples there
-    /// are left out.
+    /// Reads the series `refs` (in key order, as `refs_in_range` gives them) in `ranges` with one set of
+    /// iterators; series without samples there are left out.
     fn read_part(&self, refs: &[u64], ranges: &[(i64, i64)], newest_only: bool) -> Result<Vec<(u64, SeriesData)>> {
         let mut g = Gather::default();
         let mut cursors: Vec<Cursors<'_>> = ranges.iter().map(|&(lo, hi)| Cursors::new(self, lo, hi)).collect();
@@ -286,6 +286,11 @@ impl Storage {
         Some(Some((s.max_t, v)))
     }
 
+    /// The metric group of series `r`, `None` when it does not exist. Takes its head shard's read lock.
+    pub(super) fn group_of(&self, r: u64) -> Option<u32> {
+        self.head.shard(r).read().get(&r).map(|s| s.group)
+    }
+
     pub(super) fn labels_of(&self, refs: &[u64]) -> Vec<(u64, Labels)> {
         let idx = self.index.read();
         refs.iter()
@@ -305,7 +310,7 @@ impl Storage {
         // Head first, then RocksDB: a chunk sealed in between is then seen twice (harmless, deduplicated)
         // rather than not at all. Chunks sealed after the iterators were opened (a later epoch) are not in
         // their view: the iterators are reopened before the series is scanned.
-        let (has_sealed, sealed_epoch) = {
+        let (has_sealed, sealed_epoch, group) = {
             let shard = self.head.shard(r).read();
             let Some(s) = shard.get(&r) else { return Ok(None) };
             if !s.overlaps(mint, maxt) {
@@ -327,14 +332,14 @@ impl Storage {
                 g.scratch_vs.extend(s.ooo.iter().map(|x| x.1));
                 g.push_scratch(mint, maxt, OOO_RANK);
             }
-            (s.sealed_chunks > 0, s.sealed_epoch)
+            (s.sealed_chunks > 0, s.sealed_epoch, s.group)
         };
         if has_sealed {
             if sealed_epoch > cur.epoch {
                 *cur = Cursors::with_cache(self, cur.mint, cur.maxt, cur.fill_cache);
             }
             for it in &mut cur.its {
-                scan_partition(it, r, mint, maxt, g, &self.counters.corrupt_chunks)?;
+                scan_partition(it, (group, r), mint, maxt, g, &self.counters.corrupt_chunks)?;
             }
         }
         let (ts, vs) = g.finish();
@@ -356,26 +361,26 @@ fn unbounded(mint: i64, maxt: i64) -> bool {
     mint <= PROM_MIN_MS && maxt >= PROM_MAX_MS
 }
 
-/// Adds the sealed chunks of series `r` in one partition that meet `[mint, maxt]`. Chunks are keyed by
+/// Adds the sealed chunks of series `r` (of metric group `group`) in one partition that meet `[mint, maxt]`. Chunks are keyed by
 /// `max_t`: the scan starts at `max_t >= mint` and stops at the next series or once `max_t` passes `maxt`
 /// by more than the longest chunk span. A chunk that fails its checksum or does not decode is logged and
 /// skipped.
 fn scan_partition(
     it: &mut rocksdb::DBRawIteratorWithThreadMode<'_, crate::db::Db>,
-    r: u64,
+    (group, r): (u32, u64),
     mint: i64,
     maxt: i64,
     g: &mut Gather,
     corrupt: &std::sync::atomic::AtomicU64,
 ) -> Result<()> {
-    it.seek(ChunkKey::lower_bound(TIER_RAW, r, mint));
+    it.seek(ChunkKey::lower_bound(TIER_RAW, group, r, mint));
     let stop = maxt.saturating_add(MAX_CHUNK_SPAN_MS);
     while it.valid() {
         let (Some(k), Some(v)) = (it.key(), it.value()) else {
             break;
         };
         let key = match ChunkKey::decode(k) {
-            Ok(key) if key.series == r && key.tier == TIER_RAW => key,
+            Ok(key) if key.series == r && key.group == group && key.tier == TIER_RAW => key,
             Ok(_) => break,
             Err(e) => {
                 corrupt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -438,7 +443,7 @@ impl SeriesReader for Storage {
         if mint > maxt {
             return Ok(());
         }
-        // Batches are runs of the selection's refs in ref order, so that consecutive batches read consecutive
+        // Batches are runs of the selection's refs in key order, so that consecutive batches read consecutive
         // key ranges (in label order, every batch would seek all over the partitions and read the same
         // blocks again); each is handed over in label order. The next batch is read while `f` takes the
         // current one.

@@ -18,7 +18,7 @@ impl Storage {
     /// that tells readers opened earlier to look again). The caller holds `s`'s shard lock.
     pub(super) fn write_chunks(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64]) -> Result<()> {
         let mut wb = WriteBatch::default();
-        let n = self.put_chunks(r, ts, vs, &mut wb)?;
+        let n = self.put_chunks(r, s.group, ts, vs, &mut wb)?;
         if n > 0 {
             let (Some(&lo), Some(&hi)) = (ts.first(), ts.last()) else {
                 return Ok(());
@@ -33,9 +33,9 @@ impl Storage {
     }
 
     /// Encodes sorted, unique samples of series `r` into chunks of at most `chunk_max_samples` samples
-    /// spanning at most `chunk_max_span_ms`, never crossing a partition boundary, and puts them into `wb`.
-    /// Returns how many chunks were put.
-    pub(super) fn put_chunks(&self, r: u64, ts: &[i64], vs: &[f64], wb: &mut WriteBatch) -> Result<u32> {
+    /// spanning at most `chunk_max_span_ms`, never crossing a partition boundary, and puts them into `wb`
+    /// under the series' metric group `group`. Returns how many chunks were put.
+    pub(super) fn put_chunks(&self, r: u64, group: u32, ts: &[i64], vs: &[f64], wb: &mut WriteBatch) -> Result<u32> {
         let raw = tier(TIER_RAW);
         let mut n = 0u32;
         let mut start = 0usize;
@@ -64,6 +64,7 @@ impl Storage {
                 &cf,
                 ChunkKey {
                     tier: TIER_RAW,
+                    group,
                     series: r,
                     max_t,
                     seq,

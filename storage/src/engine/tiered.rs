@@ -173,7 +173,8 @@ impl Storage {
         self.read_segments(&refs, &segments, hints)
     }
 
-    /// Reads the series `refs` (sorted) over `segments`, returned in label order.
+    /// Reads the series `refs` (in key order, as `refs_in_range` gives them) over `segments`, returned in
+    /// label order.
     pub(super) fn read_segments(&self, refs: &[u64], segments: &[Segment], hints: &SelectHints) -> Result<Selection> {
         if segments.iter().all(|s| s.tier == TIER_RAW) {
             let ranges: Vec<(i64, i64)> = segments.iter().map(|s| (s.from, s.to)).collect();
@@ -200,8 +201,8 @@ impl Storage {
         })
     }
 
-    /// Reads the series `refs` (sorted) over `segments`, stitching raw samples and tier windows; also tells
-    /// whether any point came from a tier.
+    /// Reads the series `refs` (in key order, as `refs_in_range` gives them) over `segments`, stitching raw
+    /// samples and tier windows; also tells whether any point came from a tier.
     fn read_tiered_part(
         &self,
         refs: &[u64],
@@ -216,6 +217,7 @@ impl Storage {
         let mut out = Vec::with_capacity(refs.len());
         let mut downsampled = false;
         for (r, labels) in self.labels_of(refs) {
+            let group = crate::db::keys::group_of(&labels);
             let mut data = SeriesData {
                 labels,
                 ..Default::default()
@@ -235,7 +237,7 @@ impl Storage {
                     }
                 } else {
                     let need = Columns::for_aggregate(hints.aggregate);
-                    let ws = self.read_windows(seg.tier, r, seg.from, seg.to.saturating_add(1), need, true)?;
+                    let ws = self.read_windows(seg.tier, (group, r), seg.from, seg.to.saturating_add(1), need, true)?;
                     downsampled |= !ws.is_empty();
                     coarse.extend(ws);
                 }

@@ -54,18 +54,15 @@ pub struct HeadSeries {
     /// The storage's seal epoch right after this series' newest chunks were written to RocksDB (0: none
     /// since start). A reader whose iterators are older must reopen them to see those chunks.
     pub sealed_epoch: u64,
-}
-
-impl Default for HeadSeries {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// The series' metric group, part of its chunk keys ([`crate::db::keys::metric_group`] of its name).
+    pub group: u32,
 }
 
 impl HeadSeries {
-    /// A series with no data.
-    pub fn new() -> Self {
+    /// A series with no data whose labels put it in metric group `group`.
+    pub fn new(group: u32) -> Self {
         HeadSeries {
+            group,
             chunk: HeadChunk::new(),
             chunk_seg: NO_SEG,
             ooo: Vec::new(),
@@ -228,7 +225,7 @@ mod tests {
 
     #[test]
     fn ooo_buffer_replaces_and_drops() {
-        let mut s = HeadSeries::new();
+        let mut s = HeadSeries::new(0);
         assert!(s.ooo_insert(10, 1.0, 3));
         assert!(!s.ooo_insert(5, 2.0, 4));
         s.ooo_insert(10, 3.0, 5);
