@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::seal::ChunkPut;
 use super::{AppendReport, KeyedSeries, SeriesRejection, Storage, WriteSeries, now_ms};
 use crate::db::{
     CF_SERIES, encode_series_value,
@@ -331,10 +332,19 @@ impl Storage {
     }
 
     /// Writes the chunks of `batch` with their dirty marks; returns whether there were any.
-    fn write_direct(&self, batch: DirectBatch) -> Result<bool> {
-        let DirectBatch { wb, marks, chunks } = batch;
+    fn write_direct(&self, batch: DirectBatch<'_>) -> Result<bool> {
+        let DirectBatch {
+            mut puts,
+            marks,
+            chunks,
+        } = batch;
         if chunks == 0 {
             return Ok(false);
+        }
+        puts.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        let mut wb = rocksdb::WriteBatch::default();
+        for (cf, key, value) in puts {
+            wb.put_cf(&cf, key, value);
         }
         self.write_marking_dirty(wb, crate::db::partition::TIER_5M, &marks)?;
         self.counters.chunks_sealed.fetch_add(chunks, Ordering::Relaxed);
@@ -401,13 +411,13 @@ impl Storage {
     /// never in the head, so no reader can miss them while `batch` is unwritten: a reader sees the write
     /// whole once [`Storage::write_direct`] returns, or not at all. Returns how many samples were put (0:
     /// none).
-    fn seal_direct(
-        &self,
+    fn seal_direct<'a>(
+        &'a self,
         r: u64,
         s: &mut HeadSeries,
         ts: &[i64],
         vs: &[f64],
-        batch: &mut DirectBatch,
+        batch: &mut DirectBatch<'a>,
     ) -> Result<usize> {
         let max = self.opts.chunk_max_samples.max(1);
         let whole = ts.len() / max * max;
@@ -424,7 +434,7 @@ impl Storage {
             }
             self.seal_chunk(r, s)?;
         }
-        let n = self.put_chunks(r, s.group, ts, vs, &mut batch.wb)?;
+        let n = self.put_chunks(r, s.group, ts, vs, &mut batch.puts)?;
         batch.chunks += u64::from(n);
         s.sealed_chunks = s.sealed_chunks.saturating_add(n);
         if let (Some(&first), Some(&last), Some(&v)) = (ts.first(), ts.last(), vs.last()) {
@@ -482,8 +492,11 @@ impl Storage {
 /// Chunks sealed straight from a write ([`Storage::seal_direct`]), written by [`Storage::write_direct`] in one
 /// RocksDB write: one WAL record and one memtable insert call for a whole request instead of one per series.
 #[derive(Default)]
-pub(super) struct DirectBatch {
-    wb: rocksdb::WriteBatch,
+pub(super) struct DirectBatch<'a> {
+    /// The chunks, put in key order when written: RocksDB's memtable then inserts each next to the one
+    /// before, where a request's series in write order would land all over the key space (keys lead with
+    /// the metric group).
+    puts: Vec<ChunkPut<'a>>,
     /// (series, first, last timestamp) of the samples put, for the 5 m tier's dirty marks.
     marks: Vec<(u64, i64, i64)>,
     chunks: u64,

@@ -12,13 +12,24 @@ use crate::db::{CF_META, CF_SERIES};
 use crate::error::Result;
 use crate::head::{HeadSeries, NO_SEG};
 
+/// A sealed chunk to put: its partition's column family, its key and the encoded chunk.
+pub(super) type ChunkPut<'a> = (
+    std::sync::Arc<rocksdb::BoundColumnFamily<'a>>,
+    [u8; crate::db::keys::CHUNK_KEY_LEN],
+    Vec<u8>,
+);
+
 impl Storage {
     /// Encodes sorted, unique samples of series `r` into chunks of at most `chunk_max_samples` samples spanning
     /// at most `chunk_max_span_ms`, writes them to the raw tier, and counts them in `s` (with the seal epoch
     /// that tells readers opened earlier to look again). The caller holds `s`'s shard lock.
     pub(super) fn write_chunks(&self, r: u64, s: &mut HeadSeries, ts: &[i64], vs: &[f64]) -> Result<()> {
+        let mut puts = Vec::new();
+        let n = self.put_chunks(r, s.group, ts, vs, &mut puts)?;
         let mut wb = WriteBatch::default();
-        let n = self.put_chunks(r, s.group, ts, vs, &mut wb)?;
+        for (cf, key, value) in puts {
+            wb.put_cf(&cf, key, value);
+        }
         if n > 0 {
             let (Some(&lo), Some(&hi)) = (ts.first(), ts.last()) else {
                 return Ok(());
@@ -33,9 +44,16 @@ impl Storage {
     }
 
     /// Encodes sorted, unique samples of series `r` into chunks of at most `chunk_max_samples` samples
-    /// spanning at most `chunk_max_span_ms`, never crossing a partition boundary, and puts them into `wb`
-    /// under the series' metric group `group`. Returns how many chunks were put.
-    pub(super) fn put_chunks(&self, r: u64, group: u32, ts: &[i64], vs: &[f64], wb: &mut WriteBatch) -> Result<u32> {
+    /// spanning at most `chunk_max_span_ms`, never crossing a partition boundary, keyed under the series'
+    /// metric group `group`, and adds them to `out`. Returns how many chunks were added.
+    pub(super) fn put_chunks<'a>(
+        &'a self,
+        r: u64,
+        group: u32,
+        ts: &[i64],
+        vs: &[f64],
+        out: &mut Vec<ChunkPut<'a>>,
+    ) -> Result<u32> {
         let raw = tier(TIER_RAW);
         let mut n = 0u32;
         let mut start = 0usize;
@@ -60,18 +78,14 @@ impl Storage {
             let max_t = cts.last().copied().unwrap_or(first);
             let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
             let cf = self.partitions.get_or_create(&self.db, TIER_RAW, first)?;
-            wb.put_cf(
-                &cf,
-                ChunkKey {
-                    tier: TIER_RAW,
-                    group,
-                    series: r,
-                    max_t,
-                    seq,
-                }
-                .encode(),
-                bytes,
-            );
+            let key = ChunkKey {
+                tier: TIER_RAW,
+                group,
+                series: r,
+                max_t,
+                seq,
+            };
+            out.push((cf, key.encode(), bytes));
             n += 1;
             start = end;
         }
