@@ -27,5 +27,6 @@ pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{LabelMatcher, MatchOp};
 pub use mem::MemStore;
 pub use read::{
-    Aggregate, Resolution, STALE_NAN_BITS, Sample, SelectHints, Selection, SeriesData, SeriesReader, is_stale_nan,
+    Aggregate, Resolution, STALE_NAN_BITS, Sample, SelectHints, Selection, SeriesData, SeriesReader, has_stale_nan,
+    is_stale_nan,
 };

@@ -35,6 +35,15 @@ pub fn is_stale_nan(v: f64) -> bool {
     v.to_bits() == STALE_NAN_BITS
 }
 
+/// Whether any of `vs` is the staleness marker. Runs of values are compared without an early exit, which
+/// the compiler turns into vector compares: most selections hold no marker, and every value is looked at.
+pub fn has_stale_nan(vs: &[f64]) -> bool {
+    vs.chunks(64).any(|run| {
+        run.iter()
+            .fold(false, |found, &v| found | (v.to_bits() == STALE_NAN_BITS))
+    })
+}
+
 /// Read access to stored series. Time ranges are inclusive `[mint, maxt]` in milliseconds.
 pub trait SeriesReader: Send + Sync {
     /// Series matching every matcher that have at least one sample in `[mint, maxt]`, with exactly their
@@ -159,4 +168,26 @@ pub struct Selection {
     /// Whether any point came from a downsampled tier. When it did, a consumer must combine points the way
     /// the aggregate requires (e.g. `count_over_time` sums [`Aggregate::Count`] points).
     pub downsampled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_markers_are_found_anywhere_and_other_nans_are_not_markers() {
+        let stale = f64::from_bits(STALE_NAN_BITS);
+        for len in [0usize, 1, 63, 64, 65, 200] {
+            let mut vs: Vec<f64> = (0..len).map(|k| k as f64).collect();
+            if len > 1 {
+                vs[len / 2] = f64::NAN;
+            }
+            assert!(!has_stale_nan(&vs), "{len}");
+            for at in [0, len / 2, len.saturating_sub(1)].into_iter().filter(|&a| a < len) {
+                let mut with = vs.clone();
+                with[at] = stale;
+                assert!(has_stale_nan(&with), "{len} {at}");
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! sources of per-step windows.
 
 use rayon::prelude::*;
-use strata_storage::{Aggregate, SelectHints, Selection, is_stale_nan};
+use strata_storage::{Aggregate, SelectHints, Selection, has_stale_nan, is_stale_nan};
 
 use super::eval::eval_expr;
 use super::value::{Ctx, EvalResult, Grid, RawSeries, Series, Val};
@@ -202,7 +202,7 @@ pub(crate) fn matrix_input(sel: Selection, range: i64, ends: Vec<i64>) -> RangeI
         .series
         .into_iter()
         .filter_map(|s| {
-            let (ts, vs) = if s.values.iter().any(|&v| is_stale_nan(v)) {
+            let (ts, vs) = if has_stale_nan(&s.values) {
                 let mut ts = Vec::with_capacity(s.timestamps.len());
                 let mut vs = Vec::with_capacity(s.values.len());
                 for (&t, &v) in s.timestamps.iter().zip(&s.values) {

@@ -32,9 +32,16 @@ pub fn counter_rate_without_resets(w: &Window, rate_seconds: Option<f64>) -> Opt
 }
 
 /// Whether any value is below its predecessor (a counter reset; NaN compares false, as in the kernels).
+/// Runs of pairs are compared without an early exit, which the compiler turns into vector compares: a
+/// counter rarely drops, so every pair is looked at.
 #[must_use]
 pub fn has_drop(vs: &[f64]) -> bool {
-    vs.windows(2).any(|p| matches!(*p, [prev, cur] if cur < prev))
+    let (Some(prev), Some(cur)) = (vs.get(..vs.len().saturating_sub(1)), vs.get(1..)) else {
+        return false;
+    };
+    prev.chunks(64)
+        .zip(cur.chunks(64))
+        .any(|(p, c)| p.iter().zip(c).fold(false, |dropped, (p, c)| dropped | (c < p)))
 }
 
 /// Below 1.1 by a margin far above rounding errors: see `may_reach` in [`extrapolate`].

@@ -520,6 +520,14 @@ fn rate_without_reset_scan_matches_the_scanning_kernel() {
     assert!(!has_drop(&rising));
     assert!(has_drop(&reset));
     assert!(!has_drop(&[1.0, f64::NAN, 0.5]), "NaN compares false, as in the kernel");
+    assert!(!has_drop(&[]) && !has_drop(&[3.0]));
+    // A drop at either side of a run boundary (runs of 64 pairs).
+    for at in [1usize, 63, 64, 65, 127, 199] {
+        let mut vs: Vec<f64> = (0..200).map(f64::from).collect();
+        assert!(!has_drop(&vs));
+        vs[at] = -1.0;
+        assert!(has_drop(&vs), "{at}");
+    }
     for lo in [0usize, 3, 17] {
         for hi in [lo + 2, lo + 9, 40] {
             let w = Window {
