@@ -6,7 +6,7 @@ use rocksdb::ReadOptions;
 
 use super::{MAX_CHUNK_SPAN_MS, Storage};
 use crate::chunk::{chunk_meta, decode_chunk};
-use crate::db::keys::{ChunkKey, TIER_RAW};
+use crate::db::keys::{ChunkKey, SERIES_PREFIX_LEN, TIER_RAW};
 use crate::error::Result;
 use crate::index::SeriesRef;
 use crate::labels::Labels;
@@ -48,7 +48,7 @@ pub(super) struct Gather {
 /// series are read in ref order, so each iterator only ever seeks forward (creating an iterator per
 /// series and partition costs more than reading a small series).
 pub(super) struct Cursors<'a> {
-    its: Vec<rocksdb::DBRawIteratorWithThreadMode<'a, crate::db::Db>>,
+    its: Vec<Cursor<'a>>,
     /// The seal epoch before the iterators were opened: chunks of a series whose
     /// [`HeadSeries::sealed_epoch`](crate::head::HeadSeries::sealed_epoch) is at most this are visible.
     epoch: u64,
@@ -57,6 +57,16 @@ pub(super) struct Cursors<'a> {
     /// Whether blocks read go into RocksDB's block cache (a background pass reads each block once: it
     /// should neither grow the cache nor evict what queries use).
     fill_cache: bool,
+}
+
+/// A RocksDB iterator over one raw partition, and what it last read.
+pub(super) struct Cursor<'a> {
+    it: rocksdb::DBRawIteratorWithThreadMode<'a, crate::db::Db>,
+    /// The key prefix of the series last scanned, when every key the iterator stepped over since its last
+    /// seek was that series': it then stands on the first key after them, where a seek to any later
+    /// series' first wanted key also lands if that key is not past it. Series of one metric are
+    /// neighbours in key order, so a selection mostly walks from one to the next without seeking.
+    after: Option<[u8; SERIES_PREFIX_LEN]>,
 }
 
 impl<'a> Cursors<'a> {
@@ -73,7 +83,10 @@ impl<'a> Cursors<'a> {
             .overlapping(TIER_RAW, mint, maxt)
             .into_iter()
             .filter_map(|p| st.db.cf_handle(&p.name))
-            .map(|cf| st.db.raw_iterator_cf_opt(&cf, read_options(fill_cache)))
+            .map(|cf| Cursor {
+                it: st.db.raw_iterator_cf_opt(&cf, read_options(fill_cache)),
+                after: None,
+            })
             .collect();
         Cursors {
             its,
@@ -338,8 +351,8 @@ impl Storage {
             if sealed_epoch > cur.epoch {
                 *cur = Cursors::with_cache(self, cur.mint, cur.maxt, cur.fill_cache);
             }
-            for it in &mut cur.its {
-                scan_partition(it, (group, r), mint, maxt, g, &self.counters.corrupt_chunks)?;
+            for c in &mut cur.its {
+                scan_partition(c, (group, r), mint, maxt, g, &self.counters.corrupt_chunks)?;
             }
         }
         let (ts, vs) = g.finish();
@@ -366,17 +379,27 @@ fn unbounded(mint: i64, maxt: i64) -> bool {
 /// by more than the longest chunk span. A chunk that fails its checksum or does not decode is logged and
 /// skipped.
 fn scan_partition(
-    it: &mut rocksdb::DBRawIteratorWithThreadMode<'_, crate::db::Db>,
+    c: &mut Cursor<'_>,
     (group, r): (u32, u64),
     mint: i64,
     maxt: i64,
     g: &mut Gather,
     corrupt: &std::sync::atomic::AtomicU64,
 ) -> Result<()> {
-    it.seek(ChunkKey::lower_bound(TIER_RAW, group, r, mint));
+    let target = ChunkKey::lower_bound(TIER_RAW, group, r, mint);
+    let prefix = ChunkKey::series_prefix(TIER_RAW, group, r);
+    // A seek lands on the first key at or after `target`. The iterator stands on the first key after the
+    // previous series' keys (all below this series' prefix, so below `target`): when that key is not below
+    // `target`, it is where the seek would land.
+    let in_place =
+        c.after.is_some_and(|p| p < prefix) && c.it.valid() && c.it.key().is_some_and(|k| k >= target.as_slice());
+    if !in_place {
+        c.it.seek(target);
+    }
+    c.after = Some(prefix);
     let stop = maxt.saturating_add(MAX_CHUNK_SPAN_MS);
-    while it.valid() {
-        let (Some(k), Some(v)) = (it.key(), it.value()) else {
+    while c.it.valid() {
+        let (Some(k), Some(v)) = (c.it.key(), c.it.value()) else {
             break;
         };
         let key = match ChunkKey::decode(k) {
@@ -385,7 +408,9 @@ fn scan_partition(
             Err(e) => {
                 corrupt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(series = r, error = %e, "skipping chunk with a malformed key");
-                it.next();
+                // A key of no known series was stepped over: the next series seeks.
+                c.after = None;
+                c.it.next();
                 continue;
             }
         };
@@ -411,9 +436,9 @@ fn scan_partition(
                 }
             }
         }
-        it.next();
+        c.it.next();
     }
-    it.status()?;
+    c.it.status()?;
     Ok(())
 }
 
@@ -560,5 +585,75 @@ mod tests {
         let (ts, vs) = st.read_series(r, mint, maxt, &mut g, &mut cur).unwrap().unwrap();
         assert_eq!(ts.len(), 50, "from RocksDB, through iterators opened before the seal");
         assert_eq!(vs.last().copied(), Some(49.0));
+    }
+
+    /// Reads that walk from one series to the next without seeking return what seeks return: series of
+    /// two metrics created interleaved, over different time spans (some end before others start), read
+    /// by selections with gaps (unselected neighbours) over several ranges, against the in-memory model.
+    #[test]
+    fn walking_from_series_to_series_reads_what_seeking_reads() {
+        use crate::matcher::{LabelMatcher, MatchOp};
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = StorageOptions::new(dir.path());
+        o.wal_fsync = FsyncPolicy::Never;
+        o.chunk_max_samples = 10;
+        let st = Storage::open(o).unwrap();
+        let mut model = crate::MemStore::new();
+        let mut batch = Vec::new();
+        for i in 0..12i64 {
+            for name in ["a", "b"] {
+                let labels = Labels::from_pairs([("__name__", name.to_string()), ("instance", format!("host-{i}"))]);
+                let start = (i % 4) * 200_000;
+                let samples: Vec<Sample> = (0..40)
+                    .map(|k| Sample {
+                        t: start + k * 15_000,
+                        v: (i * 1000 + k) as f64,
+                    })
+                    .collect();
+                for x in &samples {
+                    model.add(&labels, x.t, x.v);
+                }
+                batch.push(WriteSeries { labels, samples });
+            }
+        }
+        st.append(&batch).unwrap();
+        st.flush().unwrap();
+        let re = |name: &str, v: &str| LabelMatcher::new(name, MatchOp::RegexMatch, v).unwrap();
+        let selections = [
+            vec![re("__name__", "a")],
+            vec![re("__name__", ".+")],
+            vec![re("__name__", "b"), re("instance", "host-(1|3|4|7|8|11)")],
+            vec![re("__name__", ".+"), re("instance", "host-(0|5|6|10)")],
+        ];
+        for m in &selections {
+            for (mint, maxt) in [
+                (i64::MIN, i64::MAX),
+                (300_000, 500_000),
+                (650_000, 700_000),
+                (0, 100_000),
+                (590_000, 610_000),
+            ] {
+                let got = st.select(m, mint, maxt).unwrap();
+                let want = model.select(m, mint, maxt).unwrap();
+                assert_eq!(got.len(), want.len(), "{m:?} {mint} {maxt}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert_eq!(g.labels, w.labels);
+                    assert_eq!(g.timestamps, w.timestamps, "{} {mint} {maxt}", g.labels);
+                    assert_eq!(g.values, w.values, "{} {mint} {maxt}", g.labels);
+                }
+            }
+        }
+        // Series asked for out of key order (descending refs) are found too: the iterators seek back.
+        let mut refs = st.refs_in_range(&selections[1], i64::MIN, i64::MAX);
+        refs.sort_unstable_by(|a, b| b.cmp(a));
+        let got = st.read_raw_refs(&refs, &[(i64::MIN, i64::MAX)], false).unwrap();
+        let want = model.select(&selections[1], i64::MIN, i64::MAX).unwrap();
+        assert_eq!(got.len(), 24);
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(
+                (&g.labels, &g.timestamps, &g.values),
+                (&w.labels, &w.timestamps, &w.values)
+            );
+        }
     }
 }
