@@ -144,7 +144,17 @@ impl Gather {
         });
         if in_order {
             self.runs.clear();
-            return (std::mem::take(&mut self.ts), std::mem::take(&mut self.vs));
+            // The next series of a selection is most likely as long as this one: its columns start with
+            // that room, instead of growing chunk by chunk (each growth a copy, and fresh pages faulted in).
+            let n = self.ts.len();
+            let mut ts = std::mem::replace(&mut self.ts, Vec::with_capacity(n));
+            let mut vs = std::mem::replace(&mut self.vs, Vec::with_capacity(n));
+            // Room left from a longer predecessor is given back.
+            if ts.capacity() > 2 * n + 64 {
+                ts.shrink_to_fit();
+                vs.shrink_to_fit();
+            }
+            return (ts, vs);
         }
         self.merge.clear();
         for run in &self.runs {
