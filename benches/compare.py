@@ -230,6 +230,9 @@ def main():
                   "left edge of range windows", file=sys.stderr)
         print(f"data ends at {data_end_ms} ms (--end-ms to generate the same samples again)", file=sys.stderr)
         for name in names:
+            # Each load runs alone too: every server idle first (start-up work, the previous load's
+            # compactions), since a busy neighbour on two cores inflates the CPU a load is charged.
+            wait_idle([procs[n].pid for n in names], window=1.0)
             cmd = [strata, "bench", "--url", bases[name], "--series", str(args.series), "--duration", args.duration,
                    "--connections", str(args.connections), "--server-pid", str(procs[name].pid),
                    "--server-data-dir", dirs[name], "--end-ms", str(data_end_ms), "--mode", args.mode, "--json"]
