@@ -204,7 +204,7 @@ impl Storage {
             // groups are looked up once the dirty map's lock is released: a seal marks series dirty while
             // holding their head shard's lock.
             let mut work: Vec<(Option<u32>, (u64, (i64, i64)))> =
-                work.into_iter().map(|e| (self.group_of(e.0), e)).collect();
+                work.into_iter().map(|e| (self.series_group(e.0), e)).collect();
             work.sort_unstable_by_key(|&(g, (r, _))| (g, r));
             let work: Vec<(u64, (i64, i64))> = work.into_iter().map(|(_, e)| e).collect();
             for chunk in work.chunks(256) {
@@ -265,7 +265,7 @@ impl Storage {
                 continue;
             }
             // A series removed meanwhile has no data left, in any tier.
-            let Some(group) = self.group_of(r) else { continue };
+            let Some(group) = self.series_group(r) else { continue };
             let windows = if let Some(cur) = cur.as_mut() {
                 let prev = self.prev_last(t, (group, r), from)?;
                 match self.read_series(r, from, to - 1, &mut g, cur)? {

@@ -236,7 +236,8 @@ fn load_series(db: &Db, index: &mut Index, head: &Head) -> Result<u64> {
 /// version stays 2 until the caller records 3, and the next open moves what is left (version 3 keys are
 /// longer, so they are told apart and skipped).
 fn migrate_chunk_keys(db: &Db, partitions: &Partitions, head: &Head) -> Result<u64> {
-    const BATCH: usize = 4096;
+    /// Puts and deletes per write.
+    const BATCH_OPS: usize = 8192;
     let mut moved = 0u64;
     for p in partitions.all() {
         let cf = db::cf_named(db, &p.name)?;
@@ -249,7 +250,7 @@ fn migrate_chunk_keys(db: &Db, partitions: &Partitions, head: &Head) -> Result<u
             wb.put_cf(&cf, key.encode(), &v);
             wb.delete_cf(&cf, &k);
             moved += 1;
-            if wb.len() >= 2 * BATCH {
+            if wb.len() >= BATCH_OPS {
                 db.write(std::mem::take(&mut wb))?;
             }
         }

@@ -310,7 +310,7 @@ impl Storage {
     }
 
     /// The metric group of series `r`, `None` when it does not exist. Takes its head shard's read lock.
-    pub(super) fn group_of(&self, r: u64) -> Option<u32> {
+    pub(super) fn series_group(&self, r: u64) -> Option<u32> {
         self.head.shard(r).read().get(&r).map(|s| s.group)
     }
 
@@ -384,10 +384,10 @@ fn unbounded(mint: i64, maxt: i64) -> bool {
     mint <= PROM_MIN_MS && maxt >= PROM_MAX_MS
 }
 
-/// Adds the sealed chunks of series `r` (of metric group `group`) in one partition that meet `[mint, maxt]`. Chunks are keyed by
-/// `max_t`: the scan starts at `max_t >= mint` and stops at the next series or once `max_t` passes `maxt`
-/// by more than the longest chunk span. A chunk that fails its checksum or does not decode is logged and
-/// skipped.
+/// Adds the sealed chunks of series `r` (of metric group `group`) in one partition that meet `[mint, maxt]`.
+/// Chunks are keyed by `max_t`: the scan starts at `max_t >= mint` and stops at the next series or once
+/// `max_t` passes `maxt` by more than the longest chunk span. A chunk that fails its checksum or does not
+/// decode is logged and skipped.
 fn scan_partition(
     c: &mut Cursor<'_>,
     (group, r): (u32, u64),
