@@ -131,6 +131,12 @@ impl<'a> V1Batch<'a> {
                     key = fold(key, r.buf.get(field_start..r.pos).unwrap_or_default());
                 }
                 2 => {
+                    if wire == WIRE_LEN
+                        && let Some(end) = self.plain_sample_run(r.buf, r.pos)
+                    {
+                        r.pos = end;
+                        continue;
+                    }
                     let (sub, base) = r.message(wire, depth)?;
                     let s = match plain_sample(sub) {
                         Some(s) => s,
@@ -222,6 +228,45 @@ impl<'a> V1Batch<'a> {
     }
 }
 
+impl V1Batch<'_> {
+    /// Reads consecutive sample fields in the form of [`plain_sample`], starting just after the first
+    /// one's tag at `start`; pushes the samples and returns the position after the run. `None`, with
+    /// nothing pushed, when the first field is not in that form: the caller then decodes it field by
+    /// field.
+    fn plain_sample_run(&mut self, buf: &[u8], start: usize) -> Option<usize> {
+        let mut p = start;
+        let mut first = true;
+        loop {
+            let at = if first {
+                p
+            } else if buf.get(p) == Some(&0x12) {
+                p + 1
+            } else {
+                break;
+            };
+            let Some((s, end)) = plain_sample_field(buf, at) else {
+                break;
+            };
+            self.samples.push(s);
+            first = false;
+            p = end;
+        }
+        (!first).then_some(p)
+    }
+}
+
+/// A sample field body in the form of [`plain_sample`] at `at` (its one-byte length): the sample and the
+/// position after the field.
+#[inline]
+fn plain_sample_field(buf: &[u8], at: usize) -> Option<(Sample, usize)> {
+    let len = usize::from(*buf.get(at)?);
+    if len >= 0x80 {
+        return None;
+    }
+    let end = at + 1 + len;
+    plain_sample(buf.get(at + 1..end)?).map(|s| (s, end))
+}
+
 /// A label field body in the form of [`plain_label`] at `at` (its length byte): the name and value
 /// lengths and the position after the field.
 fn plain_field(buf: &[u8], at: usize) -> Option<(usize, usize, usize)> {
@@ -268,15 +313,29 @@ fn plain_sample(m: &[u8]) -> Option<Sample> {
     let ([0x09, b0, b1, b2, b3, b4, b5, b6, b7, 0x10], rest) = m.split_first_chunk::<10>()? else {
         return None;
     };
-    let mut r = Reader::new(rest, 0);
-    let t = r.varint().ok()?;
-    if r.pos != rest.len() {
-        return None;
-    }
     Some(Sample {
-        t: t as i64,
+        t: whole_varint(rest)? as i64,
         v: f64::from_bits(u64::from_le_bytes([*b0, *b1, *b2, *b3, *b4, *b5, *b6, *b7])),
     })
+}
+
+/// `v` as exactly one varint of at most 9 bytes (63 bits, so no overflow check); `None` otherwise (longer
+/// ones take [`Reader::varint`]). The loop runs once per byte with no branch on the data but the
+/// continuation check, which a run of same-sized timestamps predicts.
+#[inline]
+fn whole_varint(v: &[u8]) -> Option<u64> {
+    let (&last, init) = v.split_last()?;
+    if last >= 0x80 || init.len() > 8 {
+        return None;
+    }
+    let mut x = u64::from(last);
+    for &b in init.iter().rev() {
+        if b < 0x80 {
+            return None;
+        }
+        x = (x << 7) | u64::from(b & 0x7f);
+    }
+    Some(x)
 }
 
 /// `prometheus.Label`: name 1, value 2.

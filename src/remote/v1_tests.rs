@@ -500,3 +500,48 @@ fn label_runs_match_field_by_field_decoding() {
     let err = V1Batch::default().decode(&body).unwrap_err();
     assert_eq!(err.what, "string is not valid UTF-8");
 }
+
+#[test]
+fn sample_runs_match_field_by_field_decoding() {
+    // Timestamps of every varint length (1 to 10 bytes, negative ones take 10), overlong varints, samples
+    // with their fields reversed or an unknown field, and a label in the middle of a run.
+    let mut ts = Vec::new();
+    len_field(1, &label_bytes(b"__name__", b"m"), &mut ts);
+    let mut n = 0;
+    for shift in 0..64 {
+        let t = 1i64.wrapping_shl(shift).wrapping_sub(1);
+        for t in [t, t.wrapping_add(1), t.wrapping_neg()] {
+            len_field(2, &sample_bytes(t as f64, t), &mut ts);
+            n += 1;
+        }
+    }
+    let mut overlong = Vec::new();
+    field(1, 1, &mut overlong);
+    overlong.extend_from_slice(&2.5f64.to_bits().to_le_bytes());
+    field(2, 0, &mut overlong);
+    overlong.extend_from_slice(&[0x85, 0x80, 0x80, 0x00]);
+    len_field(2, &overlong, &mut ts);
+    let mut reversed = Vec::new();
+    field(2, 0, &mut reversed);
+    varint(77, &mut reversed);
+    field(1, 1, &mut reversed);
+    reversed.extend_from_slice(&3.5f64.to_bits().to_le_bytes());
+    len_field(2, &reversed, &mut ts);
+    len_field(1, &label_bytes(b"job", b"j"), &mut ts);
+    let mut extra = sample_bytes(4.5, 88);
+    field(9, 0, &mut extra);
+    varint(1, &mut extra);
+    len_field(2, &extra, &mut ts);
+    len_field(2, &sample_bytes(5.5, 99), &mut ts);
+    n += 4;
+    let body = request(&[ts.clone()]);
+    assert!(agree(&body));
+    let fast = via_fast(&body).unwrap();
+    assert_eq!(fast.series[0].1.len(), n);
+    assert_eq!(fast.series[0].1[n - 4], (5, 2.5f64.to_bits()));
+    assert_eq!(fast.series[0].1[n - 1], (99, 5.5f64.to_bits()));
+    // A run cut anywhere is the same verdict as field by field.
+    for cut in 0..ts.len() {
+        agree(&request(&[ts[..cut].to_vec()]));
+    }
+}

@@ -33,8 +33,13 @@ fn child_opts(dir: &Path, idle_ms: i64) -> StorageOptions {
 /// Batch `b`: new in-order samples per series, plus (from batch 5 on) an overwrite of an older timestamp
 /// and a sample in the past that nobody wrote before, so out-of-order data and "newest wins" are exercised.
 /// Odd series get 5 new samples per batch (into the head chunk), even series 48, two whole chunks that
-/// are sealed straight into RocksDB, bypassing the WAL.
+/// are sealed straight into RocksDB, bypassing the WAL. Every third batch is instead one new series of two
+/// whole chunks: nothing of it, not even its labels, goes into Strata's WAL.
 fn batch(b: i64) -> Vec<WriteSeries> {
+    if b % 3 == 2 {
+        let s = (0..48).map(|k| (1_000_000 + b * 50 + k, (b * 100 + k) as f64));
+        return vec![ws(&series("crash-new", b as usize), s)];
+    }
     (0..SERIES)
         .map(|i| {
             let l = series("crash", i);

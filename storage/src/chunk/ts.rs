@@ -3,7 +3,7 @@
 //! (`min_t`, `max_t`), so only the samples in between are coded.
 
 use super::TsEncoding;
-use super::bits::{ByteReader, corrupt, put_varint, unzigzag, zigzag};
+use super::bits::{ByteReader, corrupt, median, put_varint, unzigzag, zigzag};
 use super::residuals::{self, ResidualReader};
 use crate::Result;
 
@@ -37,15 +37,6 @@ impl Scratch {
             }
         }
     }
-}
-
-/// The median (element of rank `len / 2`) of `xs`, reordering them; 0 when empty.
-fn median(xs: &mut [i64]) -> i64 {
-    let mid = xs.len() / 2;
-    if xs.is_empty() {
-        return 0;
-    }
-    *xs.select_nth_unstable(mid).1
 }
 
 /// The grid's `step`: each sample is assigned a slot (its offset from `t_0` in median intervals, so

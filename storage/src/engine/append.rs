@@ -288,13 +288,19 @@ impl Storage {
             .map(|(k, &r)| (r, rest(k)))
             .filter(|(_, s)| !s.is_empty())
             .collect();
+        // New series go into Strata's WAL only for samples of theirs that do: otherwise their labels are
+        // made durable by the RocksDB write above, which is then fsynced as the chunks would be.
+        let log_created = !created.is_empty() && !logged.is_empty();
+        if !created.is_empty() && !log_created && db_generation.is_none() {
+            db_generation = Some(self.db_sync.note_write());
+        }
         let mut series_payload = Vec::new();
-        if !created.is_empty() {
+        if log_created {
             encode_series(&mut series_payload, created.iter().copied());
         }
         let mut samples_payload = Vec::new();
         let mut records: Vec<(u8, &[u8])> = Vec::with_capacity(2);
-        if !created.is_empty() {
+        if log_created {
             records.push((REC_SERIES, &series_payload));
         }
         if !logged.is_empty() {

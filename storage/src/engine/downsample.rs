@@ -7,7 +7,7 @@
 //! increase starts from their last value. After a pass, each tier is complete up to a watermark: the oldest
 //! unsealed head sample, and at most ten minutes before now, floored to the tier's resolution.
 
-use std::collections::HashMap;
+use crate::index::hash::FxMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
@@ -34,13 +34,13 @@ const SETTLE_MS: i64 = 10 * 60_000;
 const PREV_BLOCKS: i64 = 4;
 
 /// Dirty ranges per series, for the 5 m (index 0) and 1 h (index 1) tiers.
-type DirtyMaps = [HashMap<u64, (i64, i64)>; 2];
+type DirtyMaps = [FxMap<u64, (i64, i64)>; 2];
 
 /// Splits dirty ranges at `limit`: the parts before it (to recompute now) and the parts from it on (left
 /// dirty until their blocks are complete).
-fn split_at_limit(map: HashMap<u64, (i64, i64)>, limit: i64) -> (Vec<(u64, (i64, i64))>, HashMap<u64, (i64, i64)>) {
+fn split_at_limit(map: FxMap<u64, (i64, i64)>, limit: i64) -> (Vec<(u64, (i64, i64))>, FxMap<u64, (i64, i64)>) {
     let mut now = Vec::with_capacity(map.len());
-    let mut later = HashMap::new();
+    let mut later = FxMap::default();
     for (r, (lo, hi)) in map {
         if lo < limit {
             now.push((r, (lo, hi.min(limit - 1))));
@@ -65,7 +65,8 @@ pub(super) struct TierState {
 }
 
 fn dirty_key(tier: u8, r: u64) -> Vec<u8> {
-    let mut k = DIRTY_PREFIX.to_vec();
+    let mut k = Vec::with_capacity(DIRTY_PREFIX.len() + 9);
+    k.extend_from_slice(DIRTY_PREFIX);
     k.push(tier);
     k.extend_from_slice(&r.to_be_bytes());
     k
@@ -171,8 +172,10 @@ impl Storage {
             let e = map.entry(r).or_insert((lo, hi));
             e.0 = e.0.min(lo);
             e.1 = e.1.max(hi);
-            let mut v = e.0.to_be_bytes().to_vec();
-            v.extend_from_slice(&e.1.to_be_bytes());
+            let mut v = [0u8; 16];
+            let (a, b) = v.split_at_mut(8);
+            a.copy_from_slice(&e.0.to_be_bytes());
+            b.copy_from_slice(&e.1.to_be_bytes());
             wb.put_cf(&meta, dirty_key(tier_id, r), v);
         }
         Ok(())
@@ -540,7 +543,7 @@ mod tests {
         st.write_marking_dirty(WriteBatch::default(), TIER_5M, &refs).unwrap();
         st.downsample().unwrap();
         assert_eq!(
-            st.tiers.dirty.lock().first().map(HashMap::len),
+            st.tiers.dirty.lock().first().map(FxMap::len),
             Some(0),
             "the pass did its work"
         );
