@@ -38,9 +38,10 @@ pub const META_FORMAT_KEY: &[u8] = b"format_version";
 pub const META_NEXT_REF_KEY: &[u8] = b"next_series_ref";
 
 /// Version of the RocksDB layout described in `docs/format/rocksdb.md`.
-pub const DB_FORMAT_VERSION: u8 = 3;
-/// The older layout that opening still accepts and migrates (chunk keys without a metric group).
-pub const DB_FORMAT_VERSION_MIGRATED: u8 = 2;
+pub const DB_FORMAT_VERSION: u8 = 4;
+/// The oldest layout that opening still accepts and upgrades: 2 has chunk keys without a metric group
+/// (moved at open), 3 a dirty-range key per series (replaced by the first downsampling pass's snapshot).
+pub const DB_FORMAT_OLDEST: u8 = 2;
 /// Version byte leading every `series` value.
 pub const SERIES_VALUE_VERSION: u8 = 1;
 
@@ -76,8 +77,8 @@ pub fn partition_options(tier: u8) -> Options {
 
 /// Opens (creating if needed) the RocksDB database at `path` with Strata's column families and checks the
 /// layout version. Returns the database, the names of its column families and its layout version: either
-/// [`DB_FORMAT_VERSION`] or [`DB_FORMAT_VERSION_MIGRATED`], which the caller must migrate (and then record
-/// with [`set_format_version`]).
+/// [`DB_FORMAT_VERSION`] or an older one from [`DB_FORMAT_OLDEST`] on, which the caller must upgrade (and
+/// then record with [`set_format_version`]).
 pub fn open(path: &Path) -> Result<(Db, Vec<String>, u8)> {
     let mut opts = cf_options();
     opts.create_if_missing(true);
@@ -113,7 +114,7 @@ pub fn open(path: &Path) -> Result<(Db, Vec<String>, u8)> {
     let version = match db.get_cf(&meta, META_FORMAT_KEY)? {
         Some(v) => {
             let ver = v.first().copied().unwrap_or(0);
-            if !matches!(ver, DB_FORMAT_VERSION | DB_FORMAT_VERSION_MIGRATED) || v.len() != 1 {
+            if !(DB_FORMAT_OLDEST..=DB_FORMAT_VERSION).contains(&ver) || v.len() != 1 {
                 return Err(Error::InvalidVersion {
                     what: "rocksdb layout",
                     version: ver,
@@ -211,22 +212,30 @@ mod tests {
         assert_eq!(count("advise_random_on_open=false"), 1);
     }
 
-    /// A new database gets the current layout version; the previous one opens (to be migrated); any other
-    /// is refused.
+    /// A new database gets the current layout version; older ones from 2 on open (to be upgraded); any
+    /// other is refused.
     #[test]
     fn layout_versions() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, _, v) = open(dir.path()).unwrap();
-        assert_eq!(v, DB_FORMAT_VERSION);
-        set_format_version(&db, DB_FORMAT_VERSION_MIGRATED).unwrap();
+        let (mut db, _, v) = open(dir.path()).unwrap();
+        assert_eq!(v, 4);
+        for old in [2, 3] {
+            set_format_version(&db, old).unwrap();
+            drop(db);
+            let (reopened, _, v) = open(dir.path()).unwrap();
+            assert_eq!(v, old);
+            db = reopened;
+        }
         drop(db);
-        let (db, _, v) = open(dir.path()).unwrap();
-        assert_eq!(v, DB_FORMAT_VERSION_MIGRATED);
-        set_format_version(&db, 1).unwrap();
-        drop(db);
-        assert!(matches!(
-            open(dir.path()),
-            Err(Error::InvalidVersion { version: 1, .. })
-        ));
+        for bad in [1, 5] {
+            let dir = tempfile::tempdir().unwrap();
+            let (db, _, _) = open(dir.path()).unwrap();
+            set_format_version(&db, bad).unwrap();
+            drop(db);
+            assert!(matches!(
+                open(dir.path()),
+                Err(Error::InvalidVersion { version, .. }) if version == bad
+            ));
+        }
     }
 }

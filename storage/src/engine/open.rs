@@ -40,9 +40,9 @@ impl Storage {
         let mut index = Index::new();
         let head = Head::new();
         let mut next_ref = load_series(&db, &mut index, &head)?;
-        if version == db::DB_FORMAT_VERSION_MIGRATED {
+        if version == 2 {
             let moved = migrate_chunk_keys(&db, &partitions, &head)?;
-            db::set_format_version(&db, db::DB_FORMAT_VERSION)?;
+            db::set_format_version(&db, 3)?;
             tracing::info!(
                 chunks = moved,
                 "chunk keys moved to layout version 3 (metric group first)"
@@ -88,8 +88,12 @@ impl Storage {
             .flat_map(|s| s.read().keys().copied().collect::<Vec<_>>())
             .collect();
         storage.remove_empty_series(all.into_iter())?;
-        // Recomputes what a crash left dirty and sets the tiers' watermarks.
+        // Recomputes what a crash left dirty and sets the tiers' watermarks. Its snapshot of the dirty marks
+        // replaces layout 3's per-series keys, which completes the upgrade to layout 4.
         storage.downsample()?;
+        if version < db::DB_FORMAT_VERSION {
+            db::set_format_version(&storage.db, db::DB_FORMAT_VERSION)?;
+        }
         Ok(storage)
     }
 
