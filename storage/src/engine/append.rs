@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::seal::ChunkPut;
+use super::seal::{ChunkPut, EncodedChunk};
 use super::{AppendReport, KeyedSeries, SeriesRejection, Storage, WriteSeries, now_ms};
 use crate::db::{
     CF_SERIES, encode_series_value,
@@ -66,12 +66,14 @@ impl Storage {
             return Ok(report);
         }
         let mut slots = vec![None; samples.len()];
+        let writing = self.announce(&samples);
         let written = {
             let _guard = self.append_lock.lock();
             self.check_open()?;
             let (refs, created) = self.resolve_refs(&mut slots, &labels)?;
-            self.write_resolved(&refs, &samples, &labels, &created)?
+            self.write_resolved(&refs, &samples, &labels, &created, &mut [])?
         };
+        drop(writing);
         report.samples_appended = written.samples;
         self.commit(&written)?;
         Ok(report)
@@ -128,6 +130,8 @@ impl Storage {
         if samples.is_empty() {
             return Ok(report);
         }
+        let writing = self.announce(&samples);
+        let mut pre = self.pre_encode(&samples, &slots)?;
         let written = {
             let _guard = self.append_lock.lock();
             self.check_open()?;
@@ -152,7 +156,7 @@ impl Storage {
                 }
             }
             let (refs, created) = self.resolve_refs(&mut slots, &labels)?;
-            let written = self.write_resolved(&refs, &samples, &labels, &created)?;
+            let written = self.write_resolved(&refs, &samples, &labels, &created, &mut pre)?;
             let series = self.index.read().len();
             let mut cache = self.ref_cache.write();
             for (k, _) in &owned {
@@ -165,9 +169,62 @@ impl Storage {
             }
             written
         };
+        drop(writing);
         report.samples_appended = written.samples;
         self.commit(&written)?;
         Ok(report)
+    }
+
+    /// Encodes, before the append lock is taken, the whole chunks that [`Storage::seal_direct`] will
+    /// likely put for each series of `samples` (`None` where it will not): concurrent requests then
+    /// encode in parallel instead of one after the other under the lock. `refs` holds the series' refs
+    /// where known; a known series is skipped when its head would refuse a direct write (a partly filled
+    /// chunk, or samples not after its newest), as a sender catching up with a live series' data does.
+    /// `seal_direct` checks again under the lock and encodes there whatever was skipped.
+    fn pre_encode(&self, samples: &[&[Sample]], refs: &[Option<u64>]) -> Result<Vec<Option<Encoded>>> {
+        let max = self.opts.chunk_max_samples.max(1);
+        if !samples.iter().any(|s| s.len() >= max) {
+            return Ok(Vec::new());
+        }
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        let mut out = Vec::with_capacity(samples.len());
+        for (k, s) in samples.iter().enumerate() {
+            let whole = s.len() / max * max;
+            let Some(s) = s.get(..whole).filter(|s| !s.is_empty()) else {
+                out.push(None);
+                continue;
+            };
+            let in_order = s.windows(2).all(|w| matches!(w, [a, b] if a.t < b.t));
+            let first = s.first().map_or(i64::MIN, |x| x.t);
+            let refused = refs.get(k).copied().flatten().is_some_and(|r| {
+                self.head
+                    .shard(r)
+                    .read()
+                    .get(&r)
+                    .is_some_and(|h| first <= h.max_t || (!h.chunk.is_empty() && h.chunk.len() < max))
+            });
+            if !in_order || refused {
+                out.push(None);
+                continue;
+            }
+            ts.clear();
+            vs.clear();
+            ts.extend(s.iter().map(|x| x.t));
+            vs.extend(s.iter().map(|x| x.v));
+            out.push(Some(Encoded {
+                samples: whole,
+                chunks: self.encode_chunks(&ts, &vs)?,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Announces a batch that will likely write whole chunks straight to RocksDB, from before it waits for
+    /// the append lock until it is written: a bulk write that commits meanwhile waits for it, so that
+    /// one fsync covers both ([`DbSync::begin`]).
+    fn announce(&self, samples: &[&[Sample]]) -> Option<super::durable::Writing<'_>> {
+        let max = self.opts.chunk_max_samples.max(1);
+        samples.iter().any(|s| s.len() >= max).then(|| self.db_sync.begin())
     }
 
     /// Finds or creates the ref of every series whose slot is `None`, taking its labels from `labels`
@@ -227,6 +284,7 @@ impl Storage {
         samples: &[&[Sample]],
         labels: &[Option<&Labels>],
         created: &[(u64, usize)],
+        pre: &mut [Option<Encoded>],
     ) -> Result<Written> {
         let created: Vec<(u64, &Labels)> = created
             .iter()
@@ -268,7 +326,8 @@ impl Storage {
                     vs.clear();
                     ts.extend(s.iter().map(|x| x.t));
                     vs.extend(s.iter().map(|x| x.v));
-                    let n = self.seal_direct(r, head_state(&mut shard, r)?, &ts, &vs, &mut batch)?;
+                    let encoded = pre.get_mut(k).and_then(Option::take);
+                    let n = self.seal_direct(r, head_state(&mut shard, r)?, &ts, &vs, encoded, &mut batch)?;
                     if let Some(d) = direct.get_mut(k) {
                         *d = n;
                     }
@@ -402,7 +461,7 @@ impl Storage {
         if samples.size_hint().0 >= self.opts.chunk_max_samples.max(1) {
             let (ts, vs): (Vec<i64>, Vec<f64>) = samples.unzip();
             let mut batch = DirectBatch::default();
-            let direct = self.seal_direct(r, s, &ts, &vs, &mut batch)?;
+            let direct = self.seal_direct(r, s, &ts, &vs, None, &mut batch)?;
             self.write_direct(batch)?;
             let rest = ts.iter().zip(&vs).skip(direct).map(|(&t, &v)| (t, v));
             return self.apply_each(r, s, rest, seg, now);
@@ -423,6 +482,7 @@ impl Storage {
         s: &mut HeadSeries,
         ts: &[i64],
         vs: &[f64],
+        encoded: Option<Encoded>,
         batch: &mut DirectBatch<'a>,
     ) -> Result<usize> {
         let max = self.opts.chunk_max_samples.max(1);
@@ -440,7 +500,10 @@ impl Storage {
             }
             self.seal_chunk(r, s)?;
         }
-        let n = self.put_chunks(r, s.group, ts, vs, &mut batch.puts)?;
+        let n = match encoded {
+            Some(e) if e.samples == whole => self.put_encoded(r, s.group, e.chunks, &mut batch.puts)?,
+            _ => self.put_chunks(r, s.group, ts, vs, &mut batch.puts)?,
+        };
         batch.chunks += u64::from(n);
         s.sealed_chunks = s.sealed_chunks.saturating_add(n);
         if let (Some(&first), Some(&last), Some(&v)) = (ts.first(), ts.last(), vs.last()) {
@@ -493,6 +556,13 @@ impl Storage {
         s.last_write_ms = now;
         Ok(ooo)
     }
+}
+
+/// The leading whole chunks of one series' samples, encoded by [`Storage::pre_encode`].
+pub(super) struct Encoded {
+    /// How many samples they hold.
+    samples: usize,
+    chunks: Vec<EncodedChunk>,
 }
 
 /// Chunks sealed straight from a write ([`Storage::seal_direct`]), written by [`Storage::write_direct`] in one

@@ -7,11 +7,16 @@
 //! generation it gave, outside the append lock. Under `Always` the first committer fsyncs RocksDB's WAL
 //! (everything written so far) while holding the state lock; the others wait for the lock and return at
 //! once when that fsync covered their generation, so concurrent bulk writes share one fsync.
+//!
+//! A committer first waits, up to [`COMMIT_DELAY`], for writers that are encoding their chunks
+//! ([`DbSync::begin`]) to write them, so that its fsync covers theirs too (the commit delay of PostgreSQL
+//! and MySQL). Bulk senders then settle into step: two connections that took one fsync per request take
+//! one per pair. A lone writer never waits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::db::Db;
 use crate::error::Result;
@@ -23,13 +28,34 @@ struct Synced {
     at: Instant,
 }
 
+/// Longest wait of a committer for writers still encoding: about a bulk request's encoding time.
+const COMMIT_DELAY: Duration = Duration::from_millis(2);
+
 /// Generations of RocksDB writes that must be durable per the policy, and how far fsyncs have covered them.
 pub(super) struct DbSync {
     policy: FsyncPolicy,
     /// Generation of the latest write that needs durability.
     written: AtomicU64,
     synced: Mutex<Synced>,
+    /// Writers between [`DbSync::begin`] and the end of their [`Writing`] guard.
+    writing: Mutex<usize>,
+    /// Signalled when `writing` goes down.
+    wrote: Condvar,
+    /// Longest wait for them ([`COMMIT_DELAY`]).
+    delay: Duration,
     fsyncs: AtomicU64,
+}
+
+/// A writer on its way to a RocksDB write that will need durability; dropped once it is written (or
+/// abandoned).
+pub(super) struct Writing<'a>(&'a DbSync);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let mut n = self.0.writing.lock();
+        *n = n.saturating_sub(1);
+        self.0.wrote.notify_all();
+    }
 }
 
 impl DbSync {
@@ -41,8 +67,17 @@ impl DbSync {
                 generation: 0,
                 at: Instant::now(),
             }),
+            writing: Mutex::new(0),
+            wrote: Condvar::new(),
+            delay: COMMIT_DELAY,
             fsyncs: AtomicU64::new(0),
         }
+    }
+
+    /// Announces a write that will need durability; a committer meanwhile waits for it (a while).
+    pub(super) fn begin(&self) -> Writing<'_> {
+        *self.writing.lock() += 1;
+        Writing(self)
     }
 
     /// Records that a RocksDB write (already returned) needs durability; returns its generation.
@@ -80,6 +115,17 @@ impl DbSync {
         Ok(())
     }
 
+    /// Waits until no writer is encoding, or the commit delay has passed.
+    fn wait_for_writers(&self) {
+        let deadline = Instant::now() + self.delay;
+        let mut n = self.writing.lock();
+        while *n > 0 {
+            if self.wrote.wait_until(&mut n, deadline).timed_out() {
+                break;
+            }
+        }
+    }
+
     /// RocksDB WAL fsyncs made by this process for writes that bypass Strata's WAL.
     pub(super) fn fsyncs(&self) -> u64 {
         self.fsyncs.load(Ordering::Relaxed)
@@ -87,6 +133,9 @@ impl DbSync {
 
     /// Blocks until the write of `generation` is on stable storage.
     fn sync_to(&self, db: &Db, generation: u64) -> Result<()> {
+        if self.policy == FsyncPolicy::Always {
+            self.wait_for_writers();
+        }
         let mut st = self.synced.lock();
         if st.generation >= generation {
             return Ok(());
@@ -107,6 +156,34 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// A committer waits for a writer that announced itself, and its one fsync covers both writes; with
+    /// nobody writing it does not wait.
+    #[test]
+    fn a_commit_waits_for_announced_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _, _) = crate::db::open(dir.path()).unwrap();
+        let mut sync = DbSync::new(FsyncPolicy::Always);
+        // Long enough that only a bug, not a slow machine, makes it time out.
+        sync.delay = Duration::from_secs(60);
+        let started = Instant::now();
+        let g = sync.note_write();
+        sync.commit(&db, g).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(30), "a lone writer waited");
+        assert_eq!(sync.fsyncs(), 1);
+
+        let other = sync.begin();
+        let a = sync.note_write();
+        std::thread::scope(|s| {
+            let committer = s.spawn(|| sync.commit(&db, a));
+            std::thread::sleep(Duration::from_millis(20));
+            let b = sync.note_write();
+            drop(other);
+            committer.join().unwrap().unwrap();
+            sync.commit(&db, b).unwrap();
+        });
+        assert_eq!(sync.fsyncs(), 2, "one fsync for both writes");
+    }
 
     #[test]
     fn commits_fsync_per_policy_and_share_covered_writes() {

@@ -12,6 +12,9 @@ use crate::db::{CF_META, CF_SERIES};
 use crate::error::Result;
 use crate::head::{HeadSeries, NO_SEG};
 
+/// An encoded chunk before it is keyed: its first and last timestamps and its bytes.
+pub(super) type EncodedChunk = (i64, i64, Vec<u8>);
+
 /// A sealed chunk to put: its partition's column family, its key and the encoded chunk.
 pub(super) type ChunkPut<'a> = (
     std::sync::Arc<rocksdb::BoundColumnFamily<'a>>,
@@ -54,14 +57,20 @@ impl Storage {
         vs: &[f64],
         out: &mut Vec<ChunkPut<'a>>,
     ) -> Result<u32> {
+        let encoded = self.encode_chunks(ts, vs)?;
+        self.put_encoded(r, group, encoded, out)
+    }
+
+    /// The chunks [`Storage::put_chunks`] cuts sorted, unique samples into, encoded: `(min_t, max_t,
+    /// bytes)` each. Touches no state, so it can run before the append lock is taken.
+    pub(super) fn encode_chunks(&self, ts: &[i64], vs: &[f64]) -> Result<Vec<EncodedChunk>> {
         let raw = tier(TIER_RAW);
-        let mut n = 0u32;
+        let mut chunks = Vec::new();
         let mut start = 0usize;
         while start < ts.len() {
             let first = ts.get(start).copied().unwrap_or(0);
             // A chunk never crosses a partition boundary, so that retention can drop partitions whole.
-            let part = partition_start(raw, first);
-            let part_end = partition_end(raw, part);
+            let part_end = partition_end(raw, partition_start(raw, first));
             let mut end = start + 1;
             while end < ts.len()
                 && end - start < self.opts.chunk_max_samples
@@ -74,8 +83,24 @@ impl Storage {
             let (Some(cts), Some(cvs)) = (ts.get(start..end), vs.get(start..end)) else {
                 break;
             };
-            let bytes = encode_chunk(cts, cvs)?;
             let max_t = cts.last().copied().unwrap_or(first);
+            chunks.push((first, max_t, encode_chunk(cts, cvs)?));
+            start = end;
+        }
+        Ok(chunks)
+    }
+
+    /// Keys encoded chunks of series `r` (metric group `group`) in their partitions and adds them to `out`.
+    /// Returns how many chunks were added.
+    pub(super) fn put_encoded<'a>(
+        &'a self,
+        r: u64,
+        group: u32,
+        encoded: Vec<EncodedChunk>,
+        out: &mut Vec<ChunkPut<'a>>,
+    ) -> Result<u32> {
+        let mut n = 0u32;
+        for (first, max_t, bytes) in encoded {
             let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
             let cf = self.partitions.get_or_create(&self.db, TIER_RAW, first)?;
             let key = ChunkKey {
@@ -87,7 +112,6 @@ impl Storage {
             };
             out.push((cf, key.encode(), bytes));
             n += 1;
-            start = end;
         }
         Ok(n)
     }
