@@ -22,13 +22,12 @@ fn key_of(pairs: &[(&str, &str)]) -> u64 {
     h.finish()
 }
 
-/// Appends `batch` with `append_keyed`, every series under `key(i)`, and mirrors it into `model`.
-fn append_keyed_both(
-    st: &Storage,
-    model: &mut MemStore,
+/// Calls `f` with `batch` as keyed series, every series under `key(i)`.
+fn with_keyed<R>(
     batch: &[Owned],
     key: impl Fn(usize, &[(&str, &str)]) -> u64,
-) -> strata_storage::AppendReport {
+    f: impl FnOnce(&[KeyedSeries<'_>]) -> R,
+) -> R {
     let pairs: Vec<Vec<(&str, &str)>> = batch
         .iter()
         .map(|o| o.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect())
@@ -43,17 +42,29 @@ fn append_keyed_both(
             samples: &o.samples,
         })
         .collect();
-    let rep = st.append_keyed(&keyed).unwrap();
-    let rejected: Vec<usize> = rep.rejected.iter().map(|r| r.index).collect();
-    for (i, k) in keyed.iter().enumerate() {
-        if rejected.contains(&i) {
-            continue;
+    f(&keyed)
+}
+
+/// Appends `batch` with `append_keyed`, every series under `key(i)`, and mirrors it into `model`.
+fn append_keyed_both(
+    st: &Storage,
+    model: &mut MemStore,
+    batch: &[Owned],
+    key: impl Fn(usize, &[(&str, &str)]) -> u64,
+) -> strata_storage::AppendReport {
+    with_keyed(batch, key, |keyed| {
+        let rep = st.append_keyed(keyed).unwrap();
+        let rejected: Vec<usize> = rep.rejected.iter().map(|r| r.index).collect();
+        for (i, k) in keyed.iter().enumerate() {
+            if rejected.contains(&i) {
+                continue;
+            }
+            for s in k.samples {
+                model.add(&k.to_labels(), s.t, s.v);
+            }
         }
-        for s in k.samples {
-            model.add(&k.to_labels(), s.t, s.v);
-        }
-    }
-    rep
+        rep
+    })
 }
 
 fn owned(pairs: &[(&str, &str)], samples: &[(i64, f64)]) -> Owned {
@@ -229,20 +240,7 @@ fn keyed_writers_and_deletes_run_concurrently() {
                             owned(&[("__name__", "c"), ("instance", h.as_str())], &[(round, w as f64)])
                         })
                         .collect();
-                    let pairs: Vec<Vec<(&str, &str)>> = batch
-                        .iter()
-                        .map(|o| o.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect())
-                        .collect();
-                    let keyed: Vec<KeyedSeries<'_>> = batch
-                        .iter()
-                        .zip(&pairs)
-                        .map(|(o, p)| KeyedSeries {
-                            key: key_of(p),
-                            labels: p,
-                            samples: &o.samples,
-                        })
-                        .collect();
-                    let rep = st.append_keyed(&keyed).unwrap();
+                    let rep = with_keyed(&batch, |_, p| key_of(p), |k| st.append_keyed(k).unwrap());
                     assert!(rep.rejected.is_empty());
                     assert_eq!(rep.samples_appended, 10);
                 }
@@ -324,21 +322,8 @@ fn concurrent_bulk_writers_of_one_series_lose_nothing() {
             let st = &st;
             s.spawn(move || {
                 for round in 0..60i64 {
-                    let b = batch(w, round);
-                    let pairs: Vec<Vec<(&str, &str)>> = b
-                        .iter()
-                        .map(|o| o.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect())
-                        .collect();
-                    let keyed: Vec<KeyedSeries<'_>> = b
-                        .iter()
-                        .zip(&pairs)
-                        .map(|(o, p)| KeyedSeries {
-                            key: key_of(p),
-                            labels: p,
-                            samples: &o.samples,
-                        })
-                        .collect();
-                    assert_eq!(st.append_keyed(&keyed).unwrap().samples_appended, 130);
+                    let rep = with_keyed(&batch(w, round), |_, p| key_of(p), |k| st.append_keyed(k).unwrap());
+                    assert_eq!(rep.samples_appended, 130);
                 }
             });
         }

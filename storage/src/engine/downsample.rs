@@ -683,6 +683,22 @@ mod mark_tests {
         })
     }
 
+    fn options(dir: &std::path::Path) -> StorageOptions {
+        let mut o = StorageOptions::new(dir);
+        o.wal_fsync = FsyncPolicy::Never;
+        o
+    }
+
+    /// Puts a mark of series `r` in layout 3's form, a key of its own.
+    fn put_legacy(st: &Storage, r: u64, lo: i64, hi: i64) {
+        let mut key = DIRTY_PREFIX.to_vec();
+        key.push(TIER_5M);
+        key.extend_from_slice(&r.to_be_bytes());
+        let mut range = lo.to_be_bytes().to_vec();
+        range.extend_from_slice(&hi.to_be_bytes());
+        st.db.put_cf(&st.cf(CF_META).unwrap(), &key, &range).unwrap();
+    }
+
     /// Meta keys under `prefix`.
     fn keys(st: &Storage, prefix: &[u8]) -> usize {
         let meta = st.cf(CF_META).unwrap();
@@ -698,9 +714,7 @@ mod mark_tests {
     #[test]
     fn marks_are_logged_per_write_and_snapshotted_by_a_pass() {
         let dir = tempfile::tempdir().unwrap();
-        let mut o = StorageOptions::new(dir.path());
-        o.wal_fsync = FsyncPolicy::Never;
-        let st = Storage::open(o).unwrap();
+        let st = Storage::open(options(dir.path())).unwrap();
         let before = keys(&st, MARK_PREFIX);
         let now = now_ms();
         // Far in the future: no pass recomputes them, so they stay dirty.
@@ -717,13 +731,7 @@ mod mark_tests {
             .unwrap();
         assert_eq!(keys(&st, MARK_PREFIX), before + 3);
         // Layout 3 left a key per series.
-        let meta = st.cf(CF_META).unwrap();
-        let mut legacy = DIRTY_PREFIX.to_vec();
-        legacy.push(TIER_5M);
-        legacy.extend_from_slice(&9_001u64.to_be_bytes());
-        let mut range = later.to_be_bytes().to_vec();
-        range.extend_from_slice(&(later + 5).to_be_bytes());
-        st.db.put_cf(&meta, &legacy, &range).unwrap();
+        put_legacy(&st, 9_001, later, later + 5);
         let mut want = in_memory(&st);
         want[0].push((9_001, (later, later + 5)));
         want[0].sort_unstable();
@@ -755,22 +763,14 @@ mod mark_tests {
     #[test]
     fn opening_layout_3_upgrades_its_marks() {
         let dir = tempfile::tempdir().unwrap();
-        let mut o = StorageOptions::new(dir.path());
-        o.wal_fsync = FsyncPolicy::Never;
         let later = now_ms() + 400 * 24 * 3_600_000;
         {
-            let st = Storage::open(o.clone()).unwrap();
-            let meta = st.cf(CF_META).unwrap();
-            let mut legacy = DIRTY_PREFIX.to_vec();
-            legacy.push(TIER_5M);
-            legacy.extend_from_slice(&42u64.to_be_bytes());
-            let mut range = later.to_be_bytes().to_vec();
-            range.extend_from_slice(&(later + 5).to_be_bytes());
-            st.db.put_cf(&meta, &legacy, &range).unwrap();
+            let st = Storage::open(options(dir.path())).unwrap();
+            put_legacy(&st, 42, later, later + 5);
             crate::db::set_format_version(&st.db, 3).unwrap();
             st.close().unwrap();
         }
-        let st = Storage::open(o).unwrap();
+        let st = Storage::open(options(dir.path())).unwrap();
         assert_eq!(keys(&st, DIRTY_PREFIX), 0);
         assert_eq!(in_memory(&st)[0], vec![(42, (later, later + 5))]);
         assert_eq!(loaded(&st), in_memory(&st));
@@ -787,9 +787,7 @@ mod mark_tests {
         let good = mark_record(TIER_1H, [(3, -1, 5)].into_iter());
         assert_eq!(parse_mark_record(&good), Some((TIER_1H, vec![(3, -1, 5)])));
         let dir = tempfile::tempdir().unwrap();
-        let mut o = StorageOptions::new(dir.path());
-        o.wal_fsync = FsyncPolicy::Never;
-        let st = Storage::open(o).unwrap();
+        let st = Storage::open(options(dir.path())).unwrap();
         let meta = st.cf(CF_META).unwrap();
         let later = now_ms() + 400 * 24 * 3_600_000;
         st.db.put_cf(&meta, mark_key(100), [TIER_5M, 1, 2]).unwrap();
