@@ -7,33 +7,22 @@
 //! increase starts from their last value. After a pass, each tier is complete up to a watermark: the oldest
 //! unsealed head sample, and at most ten minutes before now, floored to the tier's resolution.
 
-use crate::index::hash::FxMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 use rocksdb::WriteBatch;
 
+use super::marks::Dirty;
 use super::{Storage, now_ms};
 use crate::db::keys::{ChunkKey, TIER_RAW};
 use crate::db::partition::{TIER_1H, TIER_5M, align_down, partition_start, tier};
 use crate::db::{CF_META, Db};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::index::hash::FxMap;
 use crate::tier::{
     Columns, WindowAgg, aggregate_raw, aggregate_windows, decode_block, decode_block_columns, encode_block,
 };
 
-/// Meta key prefix of layout 3's dirty ranges, one key per series: `dirty/` + tier byte + series ref (BE) →
-/// `min_t, max_t` (i64 BE). Read at open; the first pass's snapshot deletes them.
-const DIRTY_PREFIX: &[u8] = b"dirty/";
-/// The first key after every [`DIRTY_PREFIX`] key.
-const DIRTY_PREFIX_END: &[u8] = b"dirty0";
-/// Meta key prefix of a mark record: `dirty-log/` + sequence number (u64 BE) → tier byte, then
-/// `ref u64, min_t i64, max_t i64` (BE) per series.
-const MARK_PREFIX: &[u8] = b"dirty-log/";
-/// Bytes of one series' mark in a record.
-const MARK_LEN: usize = 24;
-/// Most series in one record of a snapshot.
-const SNAPSHOT_RECORD_SERIES: usize = 4096;
 /// Meta key prefix of a retention horizon: `horizon/` + tier byte → i64 BE.
 const HORIZON_PREFIX: &[u8] = b"horizon/";
 /// A background pass runs at most this often (a flush always runs one).
@@ -42,71 +31,6 @@ const PASS_INTERVAL_MS: i64 = 60_000;
 const SETTLE_MS: i64 = 10 * 60_000;
 /// How many blocks back a pass looks for the value before a dirty range.
 const PREV_BLOCKS: i64 = 4;
-
-/// Dirty ranges per series, for the 5 m (index 0) and 1 h (index 1) tiers, and the state of their log.
-///
-/// A write that dirties series puts one record of their ranges (a bulk request's, a seal's), not one key
-/// per series: a key per series was as many memtable inserts as chunks. The pass that recomputes ranges
-/// replaces every record by a snapshot of what is left.
-#[derive(Debug, Default)]
-struct Dirty {
-    maps: [FxMap<u64, (i64, i64)>; 2],
-    /// Sequence number of the next record.
-    next_seq: u64,
-    /// Whether the persisted marks may cover more than `maps`: records written or ranges recomputed
-    /// since the last snapshot, or per-series keys of layout 3.
-    stale: bool,
-}
-
-impl Dirty {
-    /// Merges `(lo, hi)` into series `r`'s range in tier `tier_id`.
-    fn merge(&mut self, tier_id: u8, r: u64, lo: i64, hi: i64) -> Result<()> {
-        let map = self
-            .maps
-            .get_mut(usize::from(tier_id).wrapping_sub(1))
-            .ok_or_else(|| Error::Internal(format!("no dirty map for tier {tier_id}")))?;
-        let e = map.entry(r).or_insert((lo, hi));
-        e.0 = e.0.min(lo);
-        e.1 = e.1.max(hi);
-        Ok(())
-    }
-}
-
-fn mark_key(seq: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(MARK_PREFIX.len() + 8);
-    k.extend_from_slice(MARK_PREFIX);
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// A mark record: `tier`, then each series' range.
-fn mark_record(tier: u8, ranges: impl ExactSizeIterator<Item = (u64, i64, i64)>) -> Vec<u8> {
-    let mut v = Vec::with_capacity(1 + MARK_LEN * ranges.len());
-    v.push(tier);
-    for (r, lo, hi) in ranges {
-        v.extend_from_slice(&r.to_be_bytes());
-        v.extend_from_slice(&lo.to_be_bytes());
-        v.extend_from_slice(&hi.to_be_bytes());
-    }
-    v
-}
-
-/// The tier and ranges of a mark record; `None` if it is malformed.
-fn parse_mark_record(v: &[u8]) -> Option<(u8, Vec<(u64, i64, i64)>)> {
-    let (&tier, rest) = v.split_first()?;
-    if rest.len() % MARK_LEN != 0 {
-        return None;
-    }
-    let ranges = rest
-        .chunks_exact(MARK_LEN)
-        .map(|m| {
-            let r = u64::from_be_bytes(m.get(..8)?.try_into().ok()?);
-            let (lo, hi) = two_i64(m.get(8..)?)?;
-            Some((r, lo, hi))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some((tier, ranges))
-}
 
 /// Splits dirty ranges at `limit`: the parts before it (to recompute now) and the parts from it on (left
 /// dirty until their blocks are complete).
@@ -126,7 +50,8 @@ fn split_at_limit(map: FxMap<u64, (i64, i64)>, limit: i64) -> (Vec<(u64, (i64, i
 
 /// Downsampling and retention state of the engine.
 pub(super) struct TierState {
-    dirty: Mutex<Dirty>,
+    /// Dirty ranges and their persisted log.
+    pub(super) dirty: Mutex<Dirty>,
     /// Per tier: every window that ends before this time is in the tier (`i64::MAX` for raw).
     pub complete_to: [AtomicI64; 3],
     /// Per tier: data before this time was dropped by retention.
@@ -143,54 +68,11 @@ pub(super) fn horizon_key(tier: u8) -> Vec<u8> {
     k
 }
 
-fn two_i64(v: &[u8]) -> Option<(i64, i64)> {
-    let a = i64::from_be_bytes(v.get(..8)?.try_into().ok()?);
-    let b = i64::from_be_bytes(v.get(8..16)?.try_into().ok()?);
-    Some((a, b))
-}
-
 impl TierState {
     /// Loads dirty ranges and horizons from the meta column family.
     pub fn load(db: &Db) -> Result<TierState> {
         let meta = crate::db::cf(db, CF_META)?;
-        let mut dirty = Dirty::default();
-        for item in db.prefix_iterator_cf(&meta, DIRTY_PREFIX) {
-            let (k, v) = item?;
-            if !k.starts_with(DIRTY_PREFIX) {
-                break;
-            }
-            let rest = k.get(DIRTY_PREFIX.len()..).unwrap_or_default();
-            let parsed = rest.split_first().and_then(|(&t, r)| {
-                let r = u64::from_be_bytes(r.try_into().ok()?);
-                Some((t, r, two_i64(&v)?))
-            });
-            match parsed {
-                Some((t, r, (lo, hi))) if t == TIER_5M || t == TIER_1H => dirty.merge(t, r, lo, hi)?,
-                _ => tracing::warn!("skipping a malformed dirty-range entry"),
-            }
-            dirty.stale = true;
-        }
-        for item in db.prefix_iterator_cf(&meta, MARK_PREFIX) {
-            let (k, v) = item?;
-            if !k.starts_with(MARK_PREFIX) {
-                break;
-            }
-            let seq = k
-                .get(MARK_PREFIX.len()..)
-                .and_then(|s| Some(u64::from_be_bytes(s.try_into().ok()?)));
-            if let Some(seq) = seq {
-                dirty.next_seq = dirty.next_seq.max(seq.saturating_add(1));
-            }
-            match parse_mark_record(&v) {
-                Some((t, ranges)) if seq.is_some() && (t == TIER_5M || t == TIER_1H) => {
-                    for (r, lo, hi) in ranges {
-                        dirty.merge(t, r, lo, hi)?;
-                    }
-                }
-                _ => tracing::warn!("skipping a malformed dirty-mark record"),
-            }
-            dirty.stale = true;
-        }
+        let dirty = Dirty::load(db, &meta)?;
         let horizon = [0u8, 1, 2].map(|t| {
             let v = db
                 .get_cf(&meta, horizon_key(t))
@@ -219,73 +101,6 @@ impl TierState {
 }
 
 impl Storage {
-    /// Writes `wb` after adding to it the merged dirty marks of `ranges` for tier `tier` (5 m or 1 h).
-    ///
-    /// The marks are merged and the batch is written under the dirty-map lock, so a pass never takes a
-    /// range from the maps before the data that dirtied it is written, and a pass's snapshot, written
-    /// under the lock too, either holds a mark or comes before its record.
-    pub(super) fn write_marking_dirty(
-        &self,
-        mut wb: WriteBatch,
-        tier_id: u8,
-        ranges: &[(u64, i64, i64)],
-    ) -> Result<()> {
-        let mut dirty = self.tiers.dirty.lock();
-        self.mark_locked(&mut dirty, &mut wb, tier_id, ranges)?;
-        self.db.write(wb)?;
-        Ok(())
-    }
-
-    /// Merges `ranges` into the dirty map of `tier_id` and puts them into `wb` as one mark record.
-    fn mark_locked(
-        &self,
-        dirty: &mut Dirty,
-        wb: &mut WriteBatch,
-        tier_id: u8,
-        ranges: &[(u64, i64, i64)],
-    ) -> Result<()> {
-        if ranges.is_empty() {
-            return Ok(());
-        }
-        for &(r, lo, hi) in ranges {
-            dirty.merge(tier_id, r, lo, hi)?;
-        }
-        wb.put_cf(
-            &self.cf(CF_META)?,
-            mark_key(dirty.next_seq),
-            mark_record(tier_id, ranges.iter().copied()),
-        );
-        dirty.next_seq += 1;
-        dirty.stale = true;
-        Ok(())
-    }
-
-    /// Replaces every persisted mark (records, and layout 3's per-series keys) by records of the dirty
-    /// maps as they are, in one batch written under the maps' lock: a mark put meanwhile is either in the
-    /// maps (so in the snapshot) or in a later record.
-    fn snapshot_marks(&self) -> Result<()> {
-        let meta = self.cf(CF_META)?;
-        let mut dirty = self.tiers.dirty.lock();
-        if !dirty.stale {
-            return Ok(());
-        }
-        let mut wb = WriteBatch::default();
-        wb.delete_range_cf(&meta, mark_key(0), mark_key(dirty.next_seq));
-        wb.delete_range_cf(&meta, DIRTY_PREFIX, DIRTY_PREFIX_END);
-        let mut seq = dirty.next_seq;
-        for (tier_id, map) in [TIER_5M, TIER_1H].into_iter().zip(&dirty.maps) {
-            let ranges: Vec<(u64, i64, i64)> = map.iter().map(|(&r, &(lo, hi))| (r, lo, hi)).collect();
-            for part in ranges.chunks(SNAPSHOT_RECORD_SERIES) {
-                wb.put_cf(&meta, mark_key(seq), mark_record(tier_id, part.iter().copied()));
-                seq += 1;
-            }
-        }
-        self.db.write(wb)?;
-        dirty.next_seq = seq;
-        dirty.stale = false;
-        Ok(())
-    }
-
     /// Runs a downsampling pass over everything dirty, then moves the watermarks.
     pub fn downsample(&self) -> Result<()> {
         let _pass = self.tiers.pass.lock();
@@ -656,152 +471,5 @@ mod tests {
         let read = st.read_raw_refs(&sorted, &[(start, start + 3_600_000)], false).unwrap();
         assert_eq!(read.len(), 200);
         assert!(cache_usage(&st, TIER_RAW) > empty_raw, "a query's reads are cached");
-    }
-}
-
-#[cfg(test)]
-mod mark_tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::{FsyncPolicy, StorageOptions};
-
-    /// The persisted marks, as a fresh load reads them.
-    fn loaded(st: &Storage) -> [Vec<(u64, (i64, i64))>; 2] {
-        let d = TierState::load(&st.db).unwrap().dirty.into_inner();
-        d.maps.map(|m| {
-            let mut v: Vec<_> = m.into_iter().collect();
-            v.sort_unstable();
-            v
-        })
-    }
-
-    fn in_memory(st: &Storage) -> [Vec<(u64, (i64, i64))>; 2] {
-        st.tiers.dirty.lock().maps.clone().map(|m| {
-            let mut v: Vec<_> = m.into_iter().collect();
-            v.sort_unstable();
-            v
-        })
-    }
-
-    fn options(dir: &std::path::Path) -> StorageOptions {
-        let mut o = StorageOptions::new(dir);
-        o.wal_fsync = FsyncPolicy::Never;
-        o
-    }
-
-    /// Puts a mark of series `r` in layout 3's form, a key of its own.
-    fn put_legacy(st: &Storage, r: u64, lo: i64, hi: i64) {
-        let mut key = DIRTY_PREFIX.to_vec();
-        key.push(TIER_5M);
-        key.extend_from_slice(&r.to_be_bytes());
-        let mut range = lo.to_be_bytes().to_vec();
-        range.extend_from_slice(&hi.to_be_bytes());
-        st.db.put_cf(&st.cf(CF_META).unwrap(), &key, &range).unwrap();
-    }
-
-    /// Meta keys under `prefix`.
-    fn keys(st: &Storage, prefix: &[u8]) -> usize {
-        let meta = st.cf(CF_META).unwrap();
-        st.db
-            .prefix_iterator_cf(&meta, prefix)
-            .map(|i| i.unwrap().0)
-            .take_while(|k| k.starts_with(prefix))
-            .count()
-    }
-
-    /// One record per write, whatever its number of series; a load merges the records as the maps do;
-    /// a pass's snapshot replaces them, and layout 3's per-series keys, by what is left.
-    #[test]
-    fn marks_are_logged_per_write_and_snapshotted_by_a_pass() {
-        let dir = tempfile::tempdir().unwrap();
-        let st = Storage::open(options(dir.path())).unwrap();
-        let before = keys(&st, MARK_PREFIX);
-        let now = now_ms();
-        // Far in the future: no pass recomputes them, so they stay dirty.
-        let later = now + 400 * 24 * 3_600_000;
-        let first: Vec<(u64, i64, i64)> = (0..5000).map(|r| (r, later, later + 1000)).collect();
-        st.write_marking_dirty(WriteBatch::default(), TIER_5M, &first).unwrap();
-        st.write_marking_dirty(
-            WriteBatch::default(),
-            TIER_5M,
-            &[(7, later - 50, later + 10), (9_000, later, later)],
-        )
-        .unwrap();
-        st.write_marking_dirty(WriteBatch::default(), TIER_1H, &[(7, later, later + 1)])
-            .unwrap();
-        assert_eq!(keys(&st, MARK_PREFIX), before + 3);
-        // Layout 3 left a key per series.
-        put_legacy(&st, 9_001, later, later + 5);
-        let mut want = in_memory(&st);
-        want[0].push((9_001, (later, later + 5)));
-        want[0].sort_unstable();
-        assert_eq!(loaded(&st), want);
-        assert_eq!(want[0].len(), 5002);
-        assert!(want[0].contains(&(7, (later - 50, later + 1000))));
-
-        st.tiers.dirty.lock().merge(TIER_5M, 9_001, later, later + 5).unwrap();
-        st.downsample().unwrap();
-        assert_eq!(keys(&st, DIRTY_PREFIX), 0, "layout 3's keys are gone");
-        // The 1 h tier follows the 5 m tier's windows, whatever their time: its range is done. 5002 series
-        // of the 5 m tier are left, in records of 4096.
-        want[1].clear();
-        assert_eq!(keys(&st, MARK_PREFIX), 2);
-        assert_eq!(loaded(&st), in_memory(&st));
-        assert_eq!(loaded(&st), want);
-        // Nothing new: the next pass writes nothing.
-        let seq = st.tiers.dirty.lock().next_seq;
-        st.downsample().unwrap();
-        assert_eq!(st.tiers.dirty.lock().next_seq, seq);
-        // A new record is numbered after the snapshot, and survives the next load.
-        st.write_marking_dirty(WriteBatch::default(), TIER_1H, &[(8, later, later)])
-            .unwrap();
-        assert_eq!(keys(&st, MARK_PREFIX), 3);
-        assert_eq!(loaded(&st), in_memory(&st));
-    }
-
-    /// Opening a layout 3 database turns its per-series marks into records and records layout 4.
-    #[test]
-    fn opening_layout_3_upgrades_its_marks() {
-        let dir = tempfile::tempdir().unwrap();
-        let later = now_ms() + 400 * 24 * 3_600_000;
-        {
-            let st = Storage::open(options(dir.path())).unwrap();
-            put_legacy(&st, 42, later, later + 5);
-            crate::db::set_format_version(&st.db, 3).unwrap();
-            st.close().unwrap();
-        }
-        let st = Storage::open(options(dir.path())).unwrap();
-        assert_eq!(keys(&st, DIRTY_PREFIX), 0);
-        assert_eq!(in_memory(&st)[0], vec![(42, (later, later + 5))]);
-        assert_eq!(loaded(&st), in_memory(&st));
-        let meta = st.cf(CF_META).unwrap();
-        let version = st.db.get_cf(&meta, crate::db::META_FORMAT_KEY).unwrap();
-        assert_eq!(version, Some(vec![crate::db::DB_FORMAT_VERSION]));
-    }
-
-    /// Malformed records are skipped with a warning; the others still load.
-    #[test]
-    fn malformed_mark_records_are_skipped() {
-        assert_eq!(parse_mark_record(&[]), None);
-        assert_eq!(parse_mark_record(&[TIER_5M, 1, 2]), None);
-        let good = mark_record(TIER_1H, [(3, -1, 5)].into_iter());
-        assert_eq!(parse_mark_record(&good), Some((TIER_1H, vec![(3, -1, 5)])));
-        let dir = tempfile::tempdir().unwrap();
-        let st = Storage::open(options(dir.path())).unwrap();
-        let meta = st.cf(CF_META).unwrap();
-        let later = now_ms() + 400 * 24 * 3_600_000;
-        st.db.put_cf(&meta, mark_key(100), [TIER_5M, 1, 2]).unwrap();
-        st.db.put_cf(&meta, mark_key(101), [9u8]).unwrap();
-        st.db
-            .put_cf(
-                &meta,
-                mark_key(102),
-                mark_record(TIER_5M, [(4, later, later)].into_iter()),
-            )
-            .unwrap();
-        let d = TierState::load(&st.db).unwrap().dirty.into_inner();
-        assert_eq!(d.next_seq, 103);
-        assert_eq!(d.maps[0].get(&4), Some(&(later, later)));
-        assert_eq!(d.maps[0].len() + d.maps[1].len(), 1);
     }
 }

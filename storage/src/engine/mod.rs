@@ -12,6 +12,7 @@ mod append;
 mod delete;
 mod downsample;
 mod durable;
+mod marks;
 mod open;
 mod read;
 mod ref_cache;
