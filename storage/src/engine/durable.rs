@@ -8,10 +8,12 @@
 //! (everything written so far) while holding the state lock; the others wait for the lock and return at
 //! once when that fsync covered their generation, so concurrent bulk writes share one fsync.
 //!
-//! A committer first waits, up to [`COMMIT_DELAY`], for writers that are encoding their chunks
-//! ([`DbSync::begin`]) to write them, so that its fsync covers theirs too (the commit delay of PostgreSQL
-//! and MySQL). Bulk senders then settle into step: two connections that took one fsync per request take
-//! one per pair. A lone writer never waits.
+//! A committer first waits, up to [`COMMIT_DELAY`], for bulk writers on their way to RocksDB (announced
+//! with [`DbSync::begin`]: encoding, or waiting for the append lock) to write, so that its fsync covers
+//! theirs too (the commit delay of PostgreSQL and MySQL). Two bulk connections that took one fsync per
+//! request take about two for three. A lone writer never waits. It waits even when an earlier fsync
+//! already covers its write: returning at once then measured 4 % more CPU per sample (eight alternating
+//! pairs), the two senders falling out of step.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
