@@ -121,7 +121,6 @@ impl Storage {
                 };
                 let (now_work, later) = split_at_limit(std::mem::take(map), limit);
                 *map = later;
-                dirty.stale |= !now_work.is_empty();
                 now_work
             };
             // In chunk key order (metric group, then ref), so that each batch's iterators seek forward. The
@@ -142,7 +141,7 @@ impl Storage {
             let done = align_down(finer_done, tier(t).resolution_ms);
             self.tiers.complete_to[usize::from(t)].store(done, Ordering::Relaxed);
         }
-        self.snapshot_marks()
+        self.snapshot_marks(false)
     }
 
     /// The oldest sample still in the head (`i64::MAX` when everything is sealed).

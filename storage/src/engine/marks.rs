@@ -32,9 +32,10 @@ pub(super) struct Dirty {
     pub(super) maps: [FxMap<u64, (i64, i64)>; 2],
     /// Sequence number of the next record.
     pub(super) next_seq: u64,
-    /// Whether the persisted marks may cover more than `maps`: records written or ranges recomputed
-    /// since the last snapshot, or per-series keys of layout 3.
-    pub(super) stale: bool,
+    /// Series ranges put in records since the last snapshot (or read from records at open).
+    pub(super) logged: usize,
+    /// Whether layout 3's per-series keys were read at open and are still there.
+    pub(super) legacy: bool,
 }
 
 impl Dirty {
@@ -55,7 +56,7 @@ impl Dirty {
                 Some((t, r, (lo, hi))) if t == TIER_5M || t == TIER_1H => dirty.merge(t, r, lo, hi)?,
                 _ => tracing::warn!("skipping a malformed dirty-range entry"),
             }
-            dirty.stale = true;
+            dirty.legacy = true;
         }
         for item in db.prefix_iterator_cf(meta, MARK_PREFIX) {
             let (k, v) = item?;
@@ -70,13 +71,13 @@ impl Dirty {
             }
             match parse_mark_record(&v) {
                 Some((t, ranges)) if seq.is_some() && (t == TIER_5M || t == TIER_1H) => {
+                    dirty.logged += ranges.len();
                     for (r, lo, hi) in ranges {
                         dirty.merge(t, r, lo, hi)?;
                     }
                 }
                 _ => tracing::warn!("skipping a malformed dirty-mark record"),
             }
-            dirty.stale = true;
         }
         Ok(dirty)
     }
@@ -176,17 +177,27 @@ impl Storage {
             mark_record(tier_id, ranges.iter().copied()),
         );
         dirty.next_seq += 1;
-        dirty.stale = true;
+        dirty.logged += ranges.len();
         Ok(())
     }
 
     /// Replaces every persisted mark (records, and layout 3's per-series keys) by records of the dirty
     /// maps as they are, in one batch written under the maps' lock: a mark put meanwhile is either in the
     /// maps (so in the snapshot) or in a later record.
-    pub(super) fn snapshot_marks(&self) -> Result<()> {
+    ///
+    /// Unless `always` (a flush, a close), only once the records logged since the last snapshot
+    /// outnumber the series still dirty, or nothing is dirty any more, or layout 3's keys are there: a
+    /// snapshot rewrites every dirty series, and with a million of them a pass a minute would rewrite 24 MB
+    /// a minute. The records in between cover more than the maps after a pass, which at worst redoes
+    /// ranges after a crash.
+    pub(super) fn snapshot_marks(&self, always: bool) -> Result<()> {
         let meta = self.cf(CF_META)?;
         let mut dirty = self.tiers.dirty.lock();
-        if !dirty.stale {
+        let dirty_series: usize = dirty.maps.iter().map(FxMap::len).sum();
+        let due = dirty.legacy
+            || (dirty.logged > 0 && dirty_series == 0)
+            || dirty.logged > dirty_series.max(SNAPSHOT_RECORD_SERIES);
+        if !always && !due {
             return Ok(());
         }
         let mut wb = WriteBatch::default();
@@ -202,7 +213,8 @@ impl Storage {
         }
         self.db.write(wb)?;
         dirty.next_seq = seq;
-        dirty.stale = false;
+        dirty.logged = 0;
+        dirty.legacy = false;
         Ok(())
     }
 }
@@ -239,13 +251,13 @@ mod tests {
     }
 
     /// Puts a mark of series `r` in layout 3's form, a key of its own.
-    fn put_legacy(st: &Storage, r: u64, lo: i64, hi: i64) {
+    fn put_legacy(db: &Db, r: u64, lo: i64, hi: i64) {
         let mut key = DIRTY_PREFIX.to_vec();
         key.push(TIER_5M);
         key.extend_from_slice(&r.to_be_bytes());
         let mut range = lo.to_be_bytes().to_vec();
         range.extend_from_slice(&hi.to_be_bytes());
-        st.db.put_cf(&st.cf(CF_META).unwrap(), &key, &range).unwrap();
+        db.put_cf(&crate::db::cf(db, CF_META).unwrap(), &key, &range).unwrap();
     }
 
     /// Meta keys under `prefix`.
@@ -280,7 +292,7 @@ mod tests {
             .unwrap();
         assert_eq!(keys(&st, MARK_PREFIX), before + 3);
         // Layout 3 left a key per series.
-        put_legacy(&st, 9_001, later, later + 5);
+        put_legacy(&st.db, 9_001, later, later + 5);
         let mut want = in_memory(&st);
         want[0].push((9_001, (later, later + 5)));
         want[0].sort_unstable();
@@ -288,7 +300,12 @@ mod tests {
         assert_eq!(want[0].len(), 5002);
         assert!(want[0].contains(&(7, (later - 50, later + 1000))));
 
-        st.tiers.dirty.lock().merge(TIER_5M, 9_001, later, later + 5).unwrap();
+        {
+            // What a load does with it.
+            let mut d = st.tiers.dirty.lock();
+            d.merge(TIER_5M, 9_001, later, later + 5).unwrap();
+            d.legacy = true;
+        }
         st.downsample().unwrap();
         assert_eq!(keys(&st, DIRTY_PREFIX), 0, "layout 3's keys are gone");
         // The 1 h tier follows the 5 m tier's windows, whatever their time: its range is done. 5002 series
@@ -301,11 +318,35 @@ mod tests {
         let seq = st.tiers.dirty.lock().next_seq;
         st.downsample().unwrap();
         assert_eq!(st.tiers.dirty.lock().next_seq, seq);
-        // A new record is numbered after the snapshot, and survives the next load.
-        st.write_marking_dirty(WriteBatch::default(), TIER_1H, &[(8, later, later)])
+        // A new record is numbered after the snapshot, and survives the next load. A pass leaves it: one
+        // record is no reason to rewrite 5 002 series.
+        st.write_marking_dirty(WriteBatch::default(), TIER_5M, &[(8, later, later + 2000)])
             .unwrap();
+        st.downsample().unwrap();
         assert_eq!(keys(&st, MARK_PREFIX), 3);
         assert_eq!(loaded(&st), in_memory(&st));
+    }
+
+    /// Once the records logged since the last snapshot outnumber the dirty series, a pass compacts them.
+    #[test]
+    fn a_long_log_is_compacted_by_a_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = Storage::open(options(dir.path())).unwrap();
+        let later = now_ms() + 400 * 24 * 3_600_000;
+        for k in 0..400 {
+            let ranges: Vec<(u64, i64, i64)> = (0..10).map(|r| (r, later - k, later + k)).collect();
+            st.write_marking_dirty(WriteBatch::default(), TIER_5M, &ranges).unwrap();
+        }
+        st.downsample().unwrap();
+        assert_eq!(keys(&st, MARK_PREFIX), 400, "4 000 ranges logged: not yet");
+        for k in 400..410 {
+            let ranges: Vec<(u64, i64, i64)> = (0..10).map(|r| (r, later - k, later + k)).collect();
+            st.write_marking_dirty(WriteBatch::default(), TIER_5M, &ranges).unwrap();
+        }
+        st.downsample().unwrap();
+        assert_eq!(keys(&st, MARK_PREFIX), 1, "4 100 ranges for 10 series: one record");
+        assert_eq!(loaded(&st), in_memory(&st));
+        assert_eq!(in_memory(&st)[0].first(), Some(&(0, (later - 409, later + 409))));
     }
 
     /// Opening a layout 3 database turns its per-series marks into records and records layout 4.
@@ -313,11 +354,12 @@ mod tests {
     fn opening_layout_3_upgrades_its_marks() {
         let dir = tempfile::tempdir().unwrap();
         let later = now_ms() + 400 * 24 * 3_600_000;
+        Storage::open(options(dir.path())).unwrap().close().unwrap();
         {
-            let st = Storage::open(options(dir.path())).unwrap();
-            put_legacy(&st, 42, later, later + 5);
-            crate::db::set_format_version(&st.db, 3).unwrap();
-            st.close().unwrap();
+            // As a Strata of layout 3 left it: its key, and the version.
+            let (db, _, _) = crate::db::open(&dir.path().join(super::super::DB_DIR)).unwrap();
+            put_legacy(&db, 42, later, later + 5);
+            crate::db::set_format_version(&db, 3).unwrap();
         }
         let st = Storage::open(options(dir.path())).unwrap();
         assert_eq!(keys(&st, DIRTY_PREFIX), 0);

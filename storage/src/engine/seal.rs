@@ -197,6 +197,8 @@ impl Storage {
         self.truncate_wal_locked()?;
         drop(_guard);
         self.downsample()?;
+        // What the pass recomputed leaves the dirty-mark log too, so a restart does not redo it.
+        self.snapshot_marks(true)?;
         self.apply_retention()?;
         for name in [CF_META, CF_SERIES] {
             self.db.flush_cf(&self.cf(name)?)?;
