@@ -444,8 +444,8 @@ pub(crate) fn rice_write(w: &mut BitWriter, z: u64, k: u32) {
         let q = q as u32;
         let unary = ((1u64 << q) - 1) << 1;
         if q + 1 + k <= 64 {
-            let low = if k == 0 { 0 } else { z & (u64::MAX >> (64 - k)) };
-            w.write_bits(unary.checked_shl(k).unwrap_or(0) | low, q + 1 + k);
+            // Then `k <= 63`: both shifts are in range.
+            w.write_bits((unary << k) | (z & ((1u64 << k) - 1)), q + 1 + k);
         } else {
             w.write_bits(unary, q + 1);
             w.write_bits(z, k);
