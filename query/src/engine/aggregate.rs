@@ -293,6 +293,41 @@ impl Fold {
         }
     }
 
+    /// Whether states of `op` can be [`Fold::merge`]d: folded apart over parts of the input, then combined.
+    pub(crate) fn merges(op: AggregateOp) -> bool {
+        matches!(
+            op,
+            AggregateOp::Sum | AggregateOp::Count | AggregateOp::Group | AggregateOp::Max | AggregateOp::Min
+        )
+    }
+
+    /// Adds the values folded into `other` (an operator that [`Fold::merges`]): counts add up, maxima and
+    /// minima compare as single values do, and a sum adds the other sum with compensation and then its
+    /// compensation. Only a sum's last bits can differ from pushing the other's values one by one.
+    #[inline]
+    pub(crate) fn merge(&mut self, op: AggregateOp, other: &Fold) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        self.n = self.n.saturating_add(other.n);
+        match op {
+            AggregateOp::Sum => {
+                (self.x, self.y) = kahan_inc(other.x, self.x, self.y);
+                self.y += other.y;
+            }
+            AggregateOp::Max | AggregateOp::Min => {
+                let n = self.n;
+                self.push(op, other.x);
+                self.n = n;
+            }
+            _ => {}
+        }
+    }
+
     /// The aggregate of the values pushed, `None` when there were none.
     pub(crate) fn result(&self, op: AggregateOp) -> Option<f64> {
         if self.n == 0 {

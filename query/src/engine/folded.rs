@@ -19,8 +19,10 @@ use strata_storage::{Labels, Selection};
 use super::QueryError;
 use super::aggregate::{Fold, folds, group_labels};
 use super::downsampled::aggregate_for;
-use super::range_fn::{RangeCall, has_matrix_arg, range_call_series};
-use super::selector::{matrix_input, min_max, ref_times, select_hints};
+use super::range_fn::{
+    Kernel, RangeCall, add_quantiles, has_matrix_arg, not_a_counter, range_call_series, warn_bad_quantiles,
+};
+use super::selector::{RangeInput, matrix_input, min_max, ref_times, select_hints};
 use super::value::{Ctx, EvalResult, Grid, Series, Val};
 use crate::parser::ast::{AggregateExpr, AggregateOp, Expr, Grouping};
 
@@ -65,11 +67,32 @@ fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Gr
     let mut groups = Groups::new(a.op, &a.grouping, grid.n);
     let mut failed: Option<QueryError> = None;
     ctx.check()?;
+    // A part's rows are at most PART columns of states: beyond MAX_PART_STEPS steps, columns are cheaper.
+    let in_parts = Fold::merges(a.op) && grid.n <= MAX_PART_STEPS;
     let mut batch = |sel: Selection| -> EvalResult<()> {
         ctx.check()?;
         let loaded: usize = sel.series.iter().map(|s| s.timestamps.len()).sum();
         ctx.count_read(loaded as u64, sel.series.len() as u64);
         ctx.add_samples(loaded)?;
+        if in_parts {
+            let downsampled = sel.downsampled;
+            let parts: Vec<EvalResult<Part>> = sel
+                .series
+                .into_par_iter()
+                .chunks(PART)
+                .map(|series| {
+                    let input = matrix_input(Selection { series, downsampled }, ms.range, ends.clone());
+                    fold_part(ctx, &call, a, &input, grid)
+                })
+                .collect();
+            ctx.release_samples(loaded);
+            let parts = parts.into_iter().collect::<EvalResult<Vec<Part>>>()?;
+            let points: usize = parts.iter().map(|p| p.points).sum();
+            ctx.add_samples(points)?;
+            groups.merge(ctx, parts);
+            ctx.release_samples(points);
+            return Ok(());
+        }
         let out = range_call_series(ctx, &call, matrix_input(sel, ms.range, ends.clone()), grid);
         ctx.release_samples(loaded);
         let (out, points) = out?;
@@ -95,6 +118,78 @@ fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Gr
         return Err(e);
     }
     Ok(Val::Vector(groups.finish()))
+}
+
+/// Series that one task folds into states of its own (for operators whose states [`Fold::merge`]): each
+/// series' column is folded while it is in the core's cache, and a batch's parts are merged in order.
+const PART: usize = 128;
+
+/// Steps up to which batches are folded in parts: a part's rows take at most `PART * MAX_PART_STEPS` states
+/// (32 bytes each; 8 MB), twice what the columns of its series would take.
+const MAX_PART_STEPS: usize = 2048;
+
+/// What one task folded of a part of a batch.
+#[derive(Default)]
+struct Part {
+    /// Per group met, in order of first appearance: its labels, whether a member asked to drop `__name__`,
+    /// and its states at every step.
+    rows: Vec<(Labels, bool, Vec<Fold>)>,
+    /// Output points of the range function.
+    points: usize,
+    /// Info annotations (metrics that do not look like counters), in order.
+    infos: Vec<String>,
+    /// Invalid quantiles seen, in order.
+    bad_quantiles: Vec<f64>,
+}
+
+/// Applies the range function to every series of `input` (a part of a batch) and folds each output column
+/// into its group's row at once; a series' error ends the part.
+fn fold_part(
+    ctx: &Ctx<'_>,
+    call: &RangeCall<'_>,
+    a: &AggregateExpr,
+    input: &RangeInput,
+    grid: &Grid,
+) -> EvalResult<Part> {
+    let kernel = Kernel::new(call.name, input, &call.params);
+    let keep_name = matches!(call.name, "last_over_time" | "first_over_time");
+    let mut part = Part::default();
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut col = Vec::new();
+    for s in &input.series {
+        let (points, err, bad_q) = kernel.column(ctx, input, s, grid, &mut col);
+        if let Some(e) = err {
+            return Err(e);
+        }
+        add_quantiles(&mut part.bad_quantiles, bad_q);
+        if points == 0 {
+            continue;
+        }
+        part.points += points;
+        if let Some(msg) = not_a_counter(call.name, &s.labels)
+            && !part.infos.contains(&msg)
+        {
+            part.infos.push(msg);
+        }
+        let key = group_labels(&s.labels, &a.grouping);
+        let ri = match index.get(&key) {
+            Some(&ri) => ri,
+            None => {
+                index.insert(key.clone(), part.rows.len());
+                part.rows.push((key, false, vec![Fold::default(); grid.n]));
+                part.rows.len() - 1
+            }
+        };
+        if let Some((_, drop_name, states)) = part.rows.get_mut(ri) {
+            *drop_name |= !keep_name || s.drop_name;
+            for (state, v) in states.iter_mut().zip(&col) {
+                if let Some(v) = v {
+                    state.push(a.op, *v);
+                }
+            }
+        }
+    }
+    Ok(part)
 }
 
 /// Steps whose states one task folds: groups' states are kept per block of steps, so that blocks are folded
@@ -132,7 +227,11 @@ impl<'g> Groups<'g> {
 
     /// The group of `s`, created (with empty states) on first sight.
     fn group_of(&mut self, s: &Series) -> usize {
-        let key = group_labels(&s.labels, self.grouping);
+        self.group_keyed(group_labels(&s.labels, self.grouping))
+    }
+
+    /// The group of labels `key`, created (with empty states) on first sight.
+    fn group_keyed(&mut self, key: Labels) -> usize {
         if let Some(&gi) = self.index.get(&key) {
             return gi;
         }
@@ -180,6 +279,43 @@ impl<'g> Groups<'g> {
             });
     }
 
+    /// Merges the rows of a batch's parts (in order) into the groups' states; their annotations go to `ctx`.
+    fn merge(&mut self, ctx: &Ctx<'_>, parts: Vec<Part>) {
+        let mut rows = Vec::new();
+        let mut bad_quantiles = Vec::new();
+        for part in parts {
+            for msg in part.infos {
+                ctx.info(msg);
+            }
+            add_quantiles(&mut bad_quantiles, part.bad_quantiles);
+            for (key, drop_name, states) in part.rows {
+                let gi = self.group_keyed(key);
+                if let Some(g) = self.groups.get_mut(gi) {
+                    g.1 |= drop_name;
+                }
+                rows.push((gi, states));
+            }
+        }
+        warn_bad_quantiles(ctx, bad_quantiles);
+        let op = self.op;
+        let lens: Vec<usize> = (0..self.blocks.len()).map(|b| self.block_len(b)).collect();
+        self.blocks
+            .par_iter_mut()
+            .zip(lens)
+            .enumerate()
+            .for_each(|(b, (block, len))| {
+                let first = b * STEP_BLOCK;
+                for (gi, states) in &rows {
+                    let (Some(into), Some(from)) = (block.get_mut(gi * len..), states.get(first..)) else {
+                        continue;
+                    };
+                    for (fold, other) in into.iter_mut().zip(from).take(len) {
+                        fold.merge(op, other);
+                    }
+                }
+            });
+    }
+
     /// The output series: groups with a value at some step.
     fn finish(self) -> Vec<Series> {
         let op = self.op;
@@ -211,8 +347,8 @@ mod tests {
 
     use crate::{Engine, EngineOptions, QueryOptions, Value};
 
-    /// A [`MemStore`] that hands selections over three series at a time.
-    struct Batches(MemStore);
+    /// A [`MemStore`] that hands selections over `.1` series at a time.
+    struct Batches(MemStore, usize);
 
     impl SeriesReader for Batches {
         fn select(&self, m: &[LabelMatcher], mint: i64, maxt: i64) -> strata_storage::Result<Vec<SeriesData>> {
@@ -245,7 +381,7 @@ mod tests {
             let sel = self.select_hinted(m, mint, maxt, hints)?;
             let mut it = sel.series.into_iter().peekable();
             while it.peek().is_some() {
-                let series: Vec<SeriesData> = it.by_ref().take(3).collect();
+                let series: Vec<SeriesData> = it.by_ref().take(self.1).collect();
                 if !f(Selection {
                     series,
                     downsampled: sel.downsampled,
@@ -257,11 +393,12 @@ mod tests {
         }
     }
 
-    /// Counters with resets and gaps, gauges, huge values (avg's overflow path), NaN: 20 series in 3 groups.
-    fn store() -> MemStore {
+    /// Counters with resets and gaps, gauges, huge values (avg's overflow path), NaN: `series` series in 3
+    /// groups.
+    fn store(series: usize) -> MemStore {
         let mut st = MemStore::new();
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for i in 0..20 {
+        for i in 0..series {
             let labels = Labels::from_pairs([
                 ("__name__", "x".to_string()),
                 ("g", (i % 3).to_string()),
@@ -318,8 +455,8 @@ mod tests {
     /// for every folding operator and a spread of range functions.
     #[test]
     fn batches_answer_as_the_one_shot_evaluation() {
-        let st = store();
-        let batched = Batches(store());
+        let st = store(20);
+        let batched = Batches(store(20), 3);
         let e = Engine::new(EngineOptions::default());
         let opts = QueryOptions::default();
         let mut checked = 0;
@@ -352,5 +489,39 @@ mod tests {
             }
         }
         assert_eq!(checked, 8 * 3 * 7);
+    }
+
+    /// Batches of more than one part: folded in parts and merged, an aggregation answers what the one-shot
+    /// evaluation answers (a sum to the last bits, as it adds the parts' sums; the other operators exactly),
+    /// with the same annotations.
+    #[test]
+    fn parts_merge_as_the_one_shot_evaluation() {
+        let st = store(700);
+        let batched = Batches(store(700), 400);
+        let e = Engine::new(EngineOptions::default());
+        let opts = QueryOptions::default();
+        for op in ["sum", "count", "group", "max", "min"] {
+            for grouping in ["", " by (g)", " without (i)"] {
+                for f in ["rate(x[5m])", "max_over_time(x[2m])", "quantile_over_time(1.5, x[5m])"] {
+                    let q = format!("{op}{grouping} ({f})");
+                    let reference = format!("{op}{grouping} ({f} * 1)");
+                    let want = e.range_query(&st, &reference, 0, 1_800_000, 15_000, &opts).unwrap();
+                    let got = e.range_query(&batched, &q, 0, 1_800_000, 15_000, &opts).unwrap();
+                    assert_eq!((&got.warnings, &got.infos), (&want.warnings, &want.infos), "{q}");
+                    let (Value::Matrix(got), Value::Matrix(want)) = (got.value, want.value) else {
+                        panic!("{q}: not a matrix");
+                    };
+                    assert_eq!(got.len(), want.len(), "{q}");
+                    for (x, y) in got.iter().zip(&want) {
+                        assert_eq!((&x.labels, &x.timestamps), (&y.labels, &y.timestamps), "{q}");
+                        for (u, v) in x.values.iter().zip(&y.values) {
+                            let near = (u - v).abs() <= 1e-12 * u.abs().max(v.abs());
+                            let exact = u.to_bits() == v.to_bits() || (u.is_nan() && v.is_nan());
+                            assert!(exact || (op == "sum" && near), "{q} {}: {u} against {v}", x.labels);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

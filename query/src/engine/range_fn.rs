@@ -8,7 +8,7 @@ use super::QueryError;
 use super::downsampled::{aggregate_for, avg_columns, kernel_name};
 use super::eval::{Ty, eval_scalar, type_of};
 use super::selector::{RangeInput, range_input};
-use super::value::{Ctx, EvalResult, Grid, Series, Val, column_points, fmt_go_float};
+use super::value::{Ctx, EvalResult, Grid, RawSeries, Series, Val, column_points, fmt_go_float};
 use crate::functions::{RangeFunc, Window, range};
 use crate::parser::ast::{Call, Expr};
 use strata_storage::MatchOp;
@@ -125,19 +125,10 @@ pub(crate) fn range_call_series(
         if let Some(e) = err {
             return Err(e);
         }
-        for q in bad_q {
-            if !bad_quantiles.iter().any(|b| b.to_bits() == q.to_bits()) {
-                bad_quantiles.push(q);
-            }
-        }
+        add_quantiles(&mut bad_quantiles, bad_q);
         cols.push((col, points));
     }
-    for q in bad_quantiles {
-        ctx.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            fmt_go_float(q)
-        ));
-    }
+    warn_bad_quantiles(ctx, bad_quantiles);
     let mut out = Vec::with_capacity(cols.len());
     let mut pts = 0usize;
     for (s, (vals, points)) in input.series.into_iter().zip(cols) {
@@ -145,15 +136,8 @@ pub(crate) fn range_call_series(
             continue;
         }
         pts += points;
-        if matches!(name, "rate" | "increase")
-            && let Some(metric) = s.labels.get(METRIC_NAME)
-            && !["_total", "_sum", "_count", "_bucket"]
-                .iter()
-                .any(|suf| metric.ends_with(suf))
-        {
-            ctx.info(format!(
-                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
-            ));
+        if let Some(msg) = not_a_counter(name, &s.labels) {
+            ctx.info(msg);
         }
         out.push(Series {
             labels: s.labels,
@@ -165,6 +149,40 @@ pub(crate) fn range_call_series(
     Ok((out, pts))
 }
 
+/// Adds the quantiles of `more` not yet in `seen` (compared bit for bit), in order.
+pub(crate) fn add_quantiles(seen: &mut Vec<f64>, more: Vec<f64>) {
+    for q in more {
+        if !seen.iter().any(|b| b.to_bits() == q.to_bits()) {
+            seen.push(q);
+        }
+    }
+}
+
+/// Warns of the invalid quantiles `quantile_over_time` was given.
+pub(crate) fn warn_bad_quantiles(ctx: &Ctx<'_>, bad: Vec<f64>) {
+    for q in bad {
+        ctx.warn(format!(
+            "PromQL warning: quantile value should be between 0 and 1, got {}",
+            fmt_go_float(q)
+        ));
+    }
+}
+
+/// The info annotation that `rate` and `increase` (`name`) give for a series whose metric name does not look
+/// like a counter's.
+pub(crate) fn not_a_counter(name: &str, labels: &strata_storage::Labels) -> Option<String> {
+    let metric = labels.get(METRIC_NAME)?;
+    (matches!(name, "rate" | "increase")
+        && !["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|suf| metric.ends_with(suf)))
+    .then(|| {
+        format!(
+            "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
+        )
+    })
+}
+
 /// The output column of every series of `input` under the range function `name`, computed in parallel,
 /// with each series' first error and the invalid quantiles it saw.
 fn kernel_columns(
@@ -174,99 +192,133 @@ fn kernel_columns(
     params: &[Vec<f64>],
     grid: &Grid,
 ) -> Vec<SeriesOutcome> {
-    let kernel = kernel_name(name, input.downsampled);
-    // Resolved once, not per window.
-    let func = RangeFunc::from_name(kernel);
-    let present = name == "present_over_time";
-    let special = match name {
-        "double_exponential_smoothing" => Special::Smoothing,
-        "predict_linear" => Special::PredictLinear,
-        "quantile_over_time" => Special::Quantile,
-        _ => Special::None,
-    };
-    // Every window of a range selector has the selector's length.
-    let rate_seconds = crate::functions::duration_seconds(input.range);
-    let counter_rate = match func {
-        Some(RangeFunc::Rate) => Some(true),
-        Some(RangeFunc::Increase) => Some(false),
-        _ => None,
-    };
+    let kernel = Kernel::new(name, input, params);
     input
         .series
         .par_iter()
         .map(|s| {
-            let mut col = vec![None; grid.n];
-            // Timeout and cancellation are checked once per series.
-            let mut err: Option<QueryError> = ctx.check().err();
-            let mut bad_q: Vec<f64> = Vec::new();
-            let mut step_params: Vec<f64> = Vec::with_capacity(params.len() + 1);
-            // A series that never drops has no reset in any of its windows: one scan instead of one per window,
-            // and a tight loop over its windows.
-            if let Some(is_rate) = counter_rate
-                && !present
-                && !range::has_drop(&s.vs)
-            {
-                input.windows_of(s, |step, ts, vs| {
-                    if let (Some(&end), Some(slot)) = (input.ends.get(step), col.get_mut(step)) {
-                        let w = Window {
-                            ts,
-                            vs,
-                            range_start: end - input.range,
-                            range_end: end,
-                        };
-                        *slot = range::counter_rate_without_resets(&w, is_rate.then_some(rate_seconds));
-                    }
-                });
-                let points = column_points(&col);
-                return (col, points, err, bad_q);
-            }
-            input.windows_of(s, |step, ts, vs| {
-                if err.is_some() {
-                    return;
-                }
-                let Some(&end) = input.ends.get(step) else { return };
-                step_params.clear();
-                step_params.extend(params.iter().map(|p| p.get(step).copied().unwrap_or(f64::NAN)));
-                match special {
-                    Special::Smoothing => {
-                        let sf = step_params.first().copied().unwrap_or(f64::NAN);
-                        let tf = step_params.get(1).copied().unwrap_or(f64::NAN);
-                        if let Some(msg) = crate::functions::smoothing_params_error(sf, tf) {
-                            err = Some(QueryError::Execution(msg));
-                            return;
-                        }
-                    }
-                    Special::PredictLinear => step_params.push(grid.t(step) as f64),
-                    Special::Quantile => {
-                        let q = step_params.first().copied().unwrap_or(f64::NAN);
-                        if (q.is_nan() || !(0.0..=1.0).contains(&q))
-                            && !bad_q.iter().any(|b| b.to_bits() == q.to_bits())
-                        {
-                            bad_q.push(q);
-                        }
-                    }
-                    Special::None => {}
-                }
-                let w = Window {
-                    ts,
-                    vs,
-                    range_start: end - input.range,
-                    range_end: end,
-                };
-                let out = if present {
-                    Some(1.0)
-                } else {
-                    func.and_then(|f| f.eval(&w, &step_params))
-                };
-                if let Some(slot) = col.get_mut(step) {
-                    *slot = out;
-                }
-            });
-            // Counted while the column is still in this core's cache, not in later passes over all of them.
-            let points = column_points(&col);
+            let mut col = Vec::new();
+            let (points, err, bad_q) = kernel.column(ctx, input, s, grid, &mut col);
             (col, points, err, bad_q)
         })
         .collect()
+}
+
+/// A range function resolved once for every series of an input: what [`Kernel::column`] needs per window.
+pub(crate) struct Kernel<'p> {
+    func: Option<RangeFunc>,
+    present: bool,
+    special: Special,
+    /// Every window of a range selector has the selector's length: `rate`'s divisor, computed once.
+    rate_seconds: f64,
+    /// `Some(is_rate)` for `rate` and `increase`.
+    counter_rate: Option<bool>,
+    params: &'p [Vec<f64>],
+}
+
+impl<'p> Kernel<'p> {
+    /// The kernel of range function `name` (not `absent_over_time`) over `input`, with the per-step values
+    /// of its scalar arguments.
+    pub(crate) fn new(name: &str, input: &RangeInput, params: &'p [Vec<f64>]) -> Self {
+        let func = RangeFunc::from_name(kernel_name(name, input.downsampled));
+        Kernel {
+            func,
+            present: name == "present_over_time",
+            special: match name {
+                "double_exponential_smoothing" => Special::Smoothing,
+                "predict_linear" => Special::PredictLinear,
+                "quantile_over_time" => Special::Quantile,
+                _ => Special::None,
+            },
+            rate_seconds: crate::functions::duration_seconds(input.range),
+            counter_rate: match func {
+                Some(RangeFunc::Rate) => Some(true),
+                Some(RangeFunc::Increase) => Some(false),
+                _ => None,
+            },
+            params,
+        }
+    }
+
+    /// Fills `col` (resized to the grid) with the output column of series `s` of `input`; returns its
+    /// number of points, its first error and the invalid quantiles it saw.
+    pub(crate) fn column(
+        &self,
+        ctx: &Ctx<'_>,
+        input: &RangeInput,
+        s: &RawSeries,
+        grid: &Grid,
+        col: &mut Vec<Option<f64>>,
+    ) -> (usize, Option<QueryError>, Vec<f64>) {
+        col.clear();
+        col.resize(grid.n, None);
+        // Timeout and cancellation are checked once per series.
+        let mut err: Option<QueryError> = ctx.check().err();
+        let mut bad_q: Vec<f64> = Vec::new();
+        // A series that never drops has no reset in any of its windows: one scan instead of one per window,
+        // and a tight loop over its windows.
+        if let Some(is_rate) = self.counter_rate
+            && !self.present
+            && !range::has_drop(&s.vs)
+        {
+            let rate_seconds = is_rate.then_some(self.rate_seconds);
+            input.windows_of(s, |step, ts, vs| {
+                if let (Some(&end), Some(slot)) = (input.ends.get(step), col.get_mut(step)) {
+                    let w = Window {
+                        ts,
+                        vs,
+                        range_start: end - input.range,
+                        range_end: end,
+                    };
+                    *slot = range::counter_rate_without_resets(&w, rate_seconds);
+                }
+            });
+            return (column_points(col), err, bad_q);
+        }
+        let mut step_params: Vec<f64> = Vec::with_capacity(self.params.len() + 1);
+        input.windows_of(s, |step, ts, vs| {
+            if err.is_some() {
+                return;
+            }
+            let Some(&end) = input.ends.get(step) else { return };
+            step_params.clear();
+            step_params.extend(self.params.iter().map(|p| p.get(step).copied().unwrap_or(f64::NAN)));
+            match self.special {
+                Special::Smoothing => {
+                    let sf = step_params.first().copied().unwrap_or(f64::NAN);
+                    let tf = step_params.get(1).copied().unwrap_or(f64::NAN);
+                    if let Some(msg) = crate::functions::smoothing_params_error(sf, tf) {
+                        err = Some(QueryError::Execution(msg));
+                        return;
+                    }
+                }
+                Special::PredictLinear => step_params.push(grid.t(step) as f64),
+                Special::Quantile => {
+                    let q = step_params.first().copied().unwrap_or(f64::NAN);
+                    if (q.is_nan() || !(0.0..=1.0).contains(&q)) && !bad_q.iter().any(|b| b.to_bits() == q.to_bits()) {
+                        bad_q.push(q);
+                    }
+                }
+                Special::None => {}
+            }
+            let w = Window {
+                ts,
+                vs,
+                range_start: end - input.range,
+                range_end: end,
+            };
+            let out = if self.present {
+                Some(1.0)
+            } else {
+                self.func.and_then(|f| f.eval(&w, &step_params))
+            };
+            if let Some(slot) = col.get_mut(step) {
+                *slot = out;
+            }
+        });
+        // Counted while the column is still in this core's cache, not in later passes over all of them.
+        (column_points(col), err, bad_q)
+    }
 }
 
 /// The labels of `absent()`/`absent_over_time()` output: the equality matchers of the selector, except
