@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use strata_storage::{Labels, Selection};
+use strata_storage::{Labels, METRIC_NAME, Selection};
 
 use super::QueryError;
 use super::aggregate::{Fold, folds, group_labels};
@@ -156,6 +156,7 @@ fn fold_part(
     let mut part = Part::default();
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut col = Vec::new();
+    let mut last_metric = None;
     for s in &input.series {
         let (points, err, bad_q) = kernel.column(ctx, input, s, grid, &mut col);
         if let Some(e) = err {
@@ -166,11 +167,15 @@ fn fold_part(
             continue;
         }
         part.points += points;
-        if let Some(msg) = not_a_counter(call.name, &s.labels)
+        // Neighbours mostly share their metric name: it is looked at once per run.
+        let metric = s.labels.get(METRIC_NAME);
+        if metric != last_metric
+            && let Some(msg) = not_a_counter(call.name, &s.labels)
             && !part.infos.contains(&msg)
         {
             part.infos.push(msg);
         }
+        last_metric = metric;
         let key = group_labels(&s.labels, &a.grouping);
         let ri = match index.get(&key) {
             Some(&ri) => ri,

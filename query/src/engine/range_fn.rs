@@ -171,11 +171,13 @@ pub(crate) fn warn_bad_quantiles(ctx: &Ctx<'_>, bad: Vec<f64>) {
 /// The info annotation that `rate` and `increase` (`name`) give for a series whose metric name does not look
 /// like a counter's.
 pub(crate) fn not_a_counter(name: &str, labels: &strata_storage::Labels) -> Option<String> {
+    if !matches!(name, "rate" | "increase") {
+        return None;
+    }
     let metric = labels.get(METRIC_NAME)?;
-    (matches!(name, "rate" | "increase")
-        && !["_total", "_sum", "_count", "_bucket"]
-            .iter()
-            .any(|suf| metric.ends_with(suf)))
+    (!["_total", "_sum", "_count", "_bucket"]
+        .iter()
+        .any(|suf| metric.ends_with(suf)))
     .then(|| {
         format!(
             "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"

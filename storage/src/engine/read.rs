@@ -384,6 +384,9 @@ fn unbounded(mint: i64, maxt: i64) -> bool {
     mint <= PROM_MIN_MS && maxt >= PROM_MAX_MS
 }
 
+/// Keys of a series' chunks that a scan steps over before it seeks instead.
+const STEPS_BEFORE_SEEK: usize = 4;
+
 /// Adds the sealed chunks of series `r` (of metric group `group`) in one partition that meet `[mint, maxt]`.
 /// Chunks are keyed by `max_t`: the scan starts at `max_t >= mint` and stops at the next series or once
 /// `max_t` passes `maxt` by more than the longest chunk span. A chunk that fails its checksum or does not
@@ -401,8 +404,21 @@ fn scan_partition(
     // A seek lands on the first key at or after `target`. The iterator stands on the first key after the
     // previous series' keys (all below this series' prefix, so below `target`): when that key is not below
     // `target`, it is where the seek would land.
-    let in_place =
-        c.after.is_some_and(|p| p < prefix) && c.it.valid() && c.it.key().is_some_and(|k| k >= target.as_slice());
+    let mut in_place = c.after.is_some_and(|p| p < prefix) && c.it.valid();
+    // Standing on this series' older chunks (a query of its recent samples), a few steps forward cost less
+    // than a seek, which seeks every sorted run of the partition.
+    let mut steps = 0;
+    while in_place {
+        match c.it.key() {
+            Some(k) if k >= target.as_slice() => break,
+            Some(k) if k >= prefix.as_slice() && steps < STEPS_BEFORE_SEEK => {
+                steps += 1;
+                c.it.next();
+                in_place = c.it.valid();
+            }
+            _ => in_place = false,
+        }
+    }
     if !in_place {
         c.it.seek(target);
     }
@@ -614,7 +630,8 @@ mod tests {
             for name in ["a", "b"] {
                 let labels = Labels::from_pairs([("__name__", name.to_string()), ("instance", format!("host-{i}"))]);
                 let start = (i % 4) * 200_000;
-                let samples: Vec<Sample> = (0..40)
+                // 4 to 12 chunks: a scan from a series' start steps over older chunks, or seeks past many.
+                let samples: Vec<Sample> = (0..40 + (i % 3) * 40)
                     .map(|k| Sample {
                         t: start + k * 15_000,
                         v: (i * 1000 + k) as f64,
@@ -642,6 +659,8 @@ mod tests {
                 (650_000, 700_000),
                 (0, 100_000),
                 (590_000, 610_000),
+                (1_000_000, 1_200_000),
+                (1_500_000, i64::MAX),
             ] {
                 let got = st.select(m, mint, maxt).unwrap();
                 let want = model.select(m, mint, maxt).unwrap();
