@@ -243,6 +243,10 @@ impl Fold {
     /// Adds the next value.
     #[inline]
     pub(crate) fn push(&mut self, op: AggregateOp, f: f64) {
+        if op == AggregateOp::Sum {
+            self.push_sum(f);
+            return;
+        }
         if self.n == 0 {
             self.n = 1;
             match op {
@@ -291,6 +295,18 @@ impl Fold {
             }
             _ => {}
         }
+    }
+
+    /// [`Fold::push`] for `sum`, which a caller with many values resolves once.
+    #[inline]
+    pub(crate) fn push_sum(&mut self, f: f64) {
+        if self.n == 0 {
+            self.n = 1;
+            self.x = f;
+            return;
+        }
+        self.n = self.n.saturating_add(1);
+        (self.x, self.y) = kahan_inc(f, self.x, self.y);
     }
 
     /// Whether states of `op` can be [`Fold::merge`]d: folded apart over parts of the input, then combined.

@@ -155,18 +155,49 @@ fn fold_part(
     let keep_name = matches!(call.name, "last_over_time" | "first_over_time");
     let mut part = Part::default();
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut col = Vec::new();
     let mut last_metric = None;
     for s in &input.series {
-        let (points, err, bad_q) = kernel.column(ctx, input, s, grid, &mut col);
+        // The series' row, made on first sight and taken back if the series has no point (groups are
+        // ordered by their first member with a point).
+        let key = group_labels(&s.labels, &a.grouping);
+        let (ri, fresh) = match index.get(&key) {
+            Some(&ri) => (ri, false),
+            None => {
+                part.rows.push((key, false, vec![Fold::default(); grid.n]));
+                (part.rows.len() - 1, true)
+            }
+        };
+        let Some((_, drop_name, states)) = part.rows.get_mut(ri) else {
+            continue;
+        };
+        // Each point is folded as it comes out of the range function; a sum is resolved here, once.
+        let (points, err, bad_q) = match a.op {
+            AggregateOp::Sum => kernel.each(ctx, input, s, grid, |step, v| {
+                if let Some(state) = states.get_mut(step) {
+                    state.push_sum(v);
+                }
+            }),
+            op => kernel.each(ctx, input, s, grid, |step, v| {
+                if let Some(state) = states.get_mut(step) {
+                    state.push(op, v);
+                }
+            }),
+        };
         if let Some(e) = err {
             return Err(e);
         }
         add_quantiles(&mut part.bad_quantiles, bad_q);
         if points == 0 {
+            if fresh {
+                part.rows.pop();
+            }
             continue;
         }
+        *drop_name |= !keep_name || s.drop_name;
         part.points += points;
+        if fresh && let Some(row) = part.rows.last() {
+            index.insert(row.0.clone(), ri);
+        }
         // Neighbours mostly share their metric name: it is looked at once per run.
         let metric = s.labels.get(METRIC_NAME);
         if metric != last_metric
@@ -176,23 +207,6 @@ fn fold_part(
             part.infos.push(msg);
         }
         last_metric = metric;
-        let key = group_labels(&s.labels, &a.grouping);
-        let ri = match index.get(&key) {
-            Some(&ri) => ri,
-            None => {
-                index.insert(key.clone(), part.rows.len());
-                part.rows.push((key, false, vec![Fold::default(); grid.n]));
-                part.rows.len() - 1
-            }
-        };
-        if let Some((_, drop_name, states)) = part.rows.get_mut(ri) {
-            *drop_name |= !keep_name || s.drop_name;
-            for (state, v) in states.iter_mut().zip(&col) {
-                if let Some(v) = v {
-                    state.push(a.op, *v);
-                }
-            }
-        }
     }
     Ok(part)
 }

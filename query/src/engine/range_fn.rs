@@ -254,9 +254,31 @@ impl<'p> Kernel<'p> {
     ) -> (usize, Option<QueryError>, Vec<f64>) {
         col.clear();
         col.resize(grid.n, None);
+        self.each(ctx, input, s, grid, |step, v| {
+            if let Some(slot) = col.get_mut(step) {
+                *slot = Some(v);
+            }
+        })
+    }
+
+    /// Hands every output point `(step, value)` of series `s` of `input` to `out`, in step order; returns
+    /// their number, the series' first error (no point follows it) and the invalid quantiles it saw.
+    #[inline]
+    pub(crate) fn each(
+        &self,
+        ctx: &Ctx<'_>,
+        input: &RangeInput,
+        s: &RawSeries,
+        grid: &Grid,
+        mut out: impl FnMut(usize, f64),
+    ) -> (usize, Option<QueryError>, Vec<f64>) {
         // Timeout and cancellation are checked once per series.
         let mut err: Option<QueryError> = ctx.check().err();
         let mut bad_q: Vec<f64> = Vec::new();
+        let mut points = 0usize;
+        if err.is_some() {
+            return (points, err, bad_q);
+        }
         // A series that never drops has no reset in any of its windows: one scan instead of one per window,
         // and a tight loop over its windows.
         if let Some(is_rate) = self.counter_rate
@@ -265,17 +287,20 @@ impl<'p> Kernel<'p> {
         {
             let rate_seconds = is_rate.then_some(self.rate_seconds);
             input.windows_of(s, |step, ts, vs| {
-                if let (Some(&end), Some(slot)) = (input.ends.get(step), col.get_mut(step)) {
+                if let Some(&end) = input.ends.get(step) {
                     let w = Window {
                         ts,
                         vs,
                         range_start: end - input.range,
                         range_end: end,
                     };
-                    *slot = range::counter_rate_without_resets(&w, rate_seconds);
+                    if let Some(v) = range::counter_rate_without_resets(&w, rate_seconds) {
+                        points += 1;
+                        out(step, v);
+                    }
                 }
             });
-            return (column_points(col), err, bad_q);
+            return (points, err, bad_q);
         }
         let mut step_params: Vec<f64> = Vec::with_capacity(self.params.len() + 1);
         input.windows_of(s, |step, ts, vs| {
@@ -309,17 +334,17 @@ impl<'p> Kernel<'p> {
                 range_start: end - input.range,
                 range_end: end,
             };
-            let out = if self.present {
+            let v = if self.present {
                 Some(1.0)
             } else {
                 self.func.and_then(|f| f.eval(&w, &step_params))
             };
-            if let Some(slot) = col.get_mut(step) {
-                *slot = out;
+            if let Some(v) = v {
+                points += 1;
+                out(step, v);
             }
         });
-        // Counted while the column is still in this core's cache, not in later passes over all of them.
-        (column_points(col), err, bad_q)
+        (points, err, bad_q)
     }
 }
 
