@@ -119,6 +119,30 @@ impl Gather {
         });
     }
 
+    /// Makes the sorted samples appended to the columns since length `start` a run, clipped to
+    /// `[mint, maxt]`: chunks decode straight into the columns, and only an edge chunk moves anything.
+    fn push_appended(&mut self, start: usize, mint: i64, maxt: i64, rank: u64) {
+        let (lo, hi) = match self.ts.get(start..) {
+            Some(ts) => (ts.partition_point(|&t| t < mint), ts.partition_point(|&t| t <= maxt)),
+            None => (0, 0),
+        };
+        let end = start + hi.min(self.vs.len().saturating_sub(start));
+        self.ts.truncate(end);
+        self.vs.truncate(end);
+        if lo > 0 {
+            let cut = (start + lo).min(end);
+            self.ts.drain(start..cut);
+            self.vs.drain(start..cut);
+        }
+        if self.ts.len() > start {
+            self.runs.push(Run {
+                start,
+                end: self.ts.len(),
+                rank,
+            });
+        }
+    }
+
     /// Adds the scratch columns as a run.
     fn push_scratch(&mut self, mint: i64, maxt: i64, rank: u64) {
         let ts = std::mem::take(&mut self.scratch_ts);
@@ -339,21 +363,23 @@ impl Storage {
             if !s.overlaps(mint, maxt) {
                 return Ok(None);
             }
-            if let (Some(first), Some(last)) = (s.chunk.first_t(), s.chunk.last_t())
-                && first <= maxt
-                && last >= mint
-            {
-                g.scratch_ts.clear();
-                g.scratch_vs.clear();
-                s.chunk.decode_into(&mut g.scratch_ts, &mut g.scratch_vs)?;
-                g.push_scratch(mint, maxt, HEAD_CHUNK_RANK);
-            }
             if !s.ooo.is_empty() {
                 g.scratch_ts.clear();
                 g.scratch_vs.clear();
                 g.scratch_ts.extend(s.ooo.iter().map(|x| x.0));
                 g.scratch_vs.extend(s.ooo.iter().map(|x| x.1));
                 g.push_scratch(mint, maxt, OOO_RANK);
+            }
+            // The head chunk waits in the scratch columns and goes after the sealed chunks: its samples are
+            // the newest, so the runs are then in time order and the columns are handed over as they are
+            // (a head run first would have every series of a recent range merged sample by sample).
+            g.scratch_ts.clear();
+            g.scratch_vs.clear();
+            if let (Some(first), Some(last)) = (s.chunk.first_t(), s.chunk.last_t())
+                && first <= maxt
+                && last >= mint
+            {
+                s.chunk.decode_into(&mut g.scratch_ts, &mut g.scratch_vs)?;
             }
             (s.sealed_chunks > 0, s.sealed_epoch, s.group)
         };
@@ -365,6 +391,7 @@ impl Storage {
                 scan_partition(c, (group, r), mint, maxt, g, &self.counters.corrupt_chunks)?;
             }
         }
+        g.push_scratch(mint, maxt, HEAD_CHUNK_RANK);
         let (ts, vs) = g.finish();
         Ok((!ts.is_empty()).then_some((ts, vs)))
     }
@@ -446,10 +473,9 @@ fn scan_partition(
         // A chunk ending after maxt may start after it too: read the header before decoding.
         let wanted = key.max_t <= maxt || chunk_meta(v).map(|m| m.min_t <= maxt).unwrap_or(true);
         if wanted {
-            g.scratch_ts.clear();
-            g.scratch_vs.clear();
-            match decode_chunk(v, &mut g.scratch_ts, &mut g.scratch_vs) {
-                Ok(()) => g.push_scratch(mint, maxt, key.seq),
+            let start = g.ts.len();
+            match decode_chunk(v, &mut g.ts, &mut g.vs) {
+                Ok(()) => g.push_appended(start, mint, maxt, key.seq),
                 Err(e) => {
                     corrupt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(
@@ -581,6 +607,42 @@ mod tests {
 
     /// A reader whose RocksDB iterators were opened before a chunk was sealed still reads it: the chunk has
     /// left the head, and the iterators' view (taken earlier, before its partition even existed) lacks it.
+    #[test]
+    fn sealed_chunks_and_the_head_chunk_are_read_without_a_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = StorageOptions::new(dir.path());
+        o.wal_fsync = FsyncPolicy::Never;
+        o.chunk_max_samples = 10;
+        let st = Storage::open(o).unwrap();
+        let labels = Labels::from_pairs([("__name__", "m".to_string())]);
+        let samples: Vec<Sample> = (0..25)
+            .map(|i| Sample {
+                t: 1_000 + i * 15_000,
+                v: i as f64,
+            })
+            .collect();
+        st.append(&[WriteSeries { labels, samples }]).unwrap();
+        let r = st.refs_in_range(&[], i64::MIN, i64::MAX)[0];
+        let sealed = st.head.shard(r).read().get(&r).unwrap().sealed_chunks;
+        assert!(sealed >= 1, "the series has sealed chunks");
+        for (mint, maxt) in [(0, 10_000_000), (100_000, 300_000), (200_000, 350_000)] {
+            let mut cur = Cursors::new(&st, mint, maxt);
+            let mut g = Gather::default();
+            let (ts, vs) = st.read_series(r, mint, maxt, &mut g, &mut cur).unwrap().unwrap();
+            let want: Vec<i64> = (0..25)
+                .map(|i| 1_000 + i * 15_000)
+                .filter(|t| (mint..=maxt).contains(t))
+                .collect();
+            assert_eq!(ts, want, "{mint} {maxt}");
+            assert_eq!(
+                vs,
+                want.iter().map(|t| ((t - 1_000) / 15_000) as f64).collect::<Vec<_>>()
+            );
+            // The runs were in time order: the columns were handed over, not merged sample by sample.
+            assert!(g.merge.is_empty(), "{mint} {maxt}: merged");
+        }
+    }
+
     #[test]
     fn chunk_sealed_after_the_iterators_opened_is_read() {
         let dir = tempfile::tempdir().unwrap();
