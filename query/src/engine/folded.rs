@@ -4,12 +4,15 @@
 //! samples and the groups' states instead of every series' samples and output column (for 40 000 series
 //! over 2 h at a 15 s step, 600 MB that every query used to fault in).
 //!
-//! The operators fold values one at a time exactly as the one-shot evaluation
-//! ([`super::aggregate::eval_aggregate`]) reduces them. Storage hands batches over in its own order (runs of
-//! series refs, so that reads stay sequential), not in label order: a group's sum then adds the same values
-//! in another order, and may differ from the one-shot answer in the last bits, as answers of engines that
-//! read series in different orders do. The order is fixed by the data, so a query answers the same every
-//! time.
+//! For `sum`, `count`, `group`, `max` and `min`, whose states merge, a batch is cut into parts of [`PART`]
+//! series: each task folds its part's points into states of its own as the range function gives them (no
+//! output column is kept), and the parts' states are merged in order. Other operators fold output columns
+//! in input order, exactly as the one-shot evaluation ([`super::aggregate::eval_aggregate`]) reduces them.
+//!
+//! Storage hands batches over in its own order (runs of series refs, so that reads stay sequential), not in
+//! label order, and a merged sum adds partial sums: a group's sum may then differ from the one-shot answer
+//! in the last bits, as answers of engines that read series in different orders do. The order and the parts
+//! are fixed by the data, so a query answers the same every time.
 
 use std::collections::HashMap;
 
@@ -121,7 +124,8 @@ fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Gr
 }
 
 /// Series that one task folds into states of its own (for operators whose states [`Fold::merge`]): each
-/// series' column is folded while it is in the core's cache, and a batch's parts are merged in order.
+/// point is folded while the series' samples are in the core's cache, and a batch's parts are merged in
+/// order.
 const PART: usize = 128;
 
 /// Steps up to which batches are folded in parts: a part's rows take at most `PART * MAX_PART_STEPS` states
@@ -142,8 +146,8 @@ struct Part {
     bad_quantiles: Vec<f64>,
 }
 
-/// Applies the range function to every series of `input` (a part of a batch) and folds each output column
-/// into its group's row at once; a series' error ends the part.
+/// Applies the range function to every series of `input` (a part of a batch) and folds each output point
+/// into its group's row as it comes; a series' error ends the part.
 fn fold_part(
     ctx: &Ctx<'_>,
     call: &RangeCall<'_>,
