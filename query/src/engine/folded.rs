@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use rayon::prelude::*;
-use strata_storage::{Labels, METRIC_NAME, Selection};
+use strata_storage::{Aggregate, Labels, METRIC_NAME, Selection};
 
 use super::QueryError;
 use super::aggregate::{Fold, folds, group_labels};
@@ -25,22 +25,24 @@ use super::downsampled::aggregate_for;
 use super::range_fn::{
     Kernel, RangeCall, add_quantiles, has_matrix_arg, not_a_counter, range_call_series, warn_bad_quantiles,
 };
-use super::selector::{RangeInput, matrix_input, min_max, ref_times, select_hints};
+use super::selector::{RangeInput, lookback_points, matrix_input, min_max, ref_times, select_hints};
 use super::value::{Ctx, EvalResult, Grid, Series, Val};
-use crate::parser::ast::{AggregateExpr, AggregateOp, Expr, Grouping};
+use crate::parser::ast::{AggregateExpr, AggregateOp, Expr, Grouping, VectorSelector};
 
 /// Series per batch: enough for both cores to share a batch's reading and range function, few enough that
 /// a batch's samples and columns stay small (2 048 series of 480 samples: about 30 MB).
 const BATCH: usize = 2048;
 
-/// Evaluates `a` batch by batch when it is a folding aggregation of a range function over a range selector;
-/// `None` when it is not (the caller evaluates it in one shot).
+/// Evaluates `a` batch by batch when it is a folding aggregation of an instant vector selector or of a range
+/// function over a range selector; `None` when it is not (the caller evaluates it in one shot).
 pub(crate) fn eval_folded(ctx: &Ctx<'_>, a: &AggregateExpr, grid: &Grid) -> Option<EvalResult<Val>> {
     if a.param.is_some() || !folds(a.op) {
         return None;
     }
-    let Expr::Call(c) = unparen(&a.expr) else {
-        return None;
+    let c = match unparen(&a.expr) {
+        Expr::Call(c) => c,
+        Expr::VectorSelector(vs) if grid.n > 0 => return Some(run_selector(ctx, a, vs, grid)),
+        _ => return None,
     };
     // absent_over_time answers about the whole selection; a downsampled avg_over_time selects twice.
     if !has_matrix_arg(c) || matches!(c.func.as_str(), "absent_over_time" | "avg_over_time") {
@@ -146,6 +148,40 @@ struct Part {
     bad_quantiles: Vec<f64>,
 }
 
+impl Part {
+    /// Folds one series' points into the row of its group `key` (made on first sight): `fold` pushes them
+    /// into the row's states and returns their number. A row made for a series without points is taken
+    /// back (groups are ordered by their first member with a point). Returns the row of a series with points.
+    fn fold_series(
+        &mut self,
+        index: &mut HashMap<Labels, usize>,
+        key: Labels,
+        steps: usize,
+        fold: impl FnOnce(&mut [Fold]) -> usize,
+    ) -> Option<&mut (Labels, bool, Vec<Fold>)> {
+        let (ri, fresh) = match index.get(&key) {
+            Some(&ri) => (ri, false),
+            None => {
+                self.rows.push((key, false, vec![Fold::default(); steps]));
+                (self.rows.len() - 1, true)
+            }
+        };
+        let points = fold(self.rows.get_mut(ri).map(|r| r.2.as_mut_slice()).unwrap_or_default());
+        if points == 0 {
+            if fresh {
+                self.rows.pop();
+            }
+            return None;
+        }
+        self.points += points;
+        let row = self.rows.get_mut(ri)?;
+        if fresh {
+            index.insert(row.0.clone(), ri);
+        }
+        Some(row)
+    }
+}
+
 /// Applies the range function to every series of `input` (a part of a batch) and folds each output point
 /// into its group's row as it comes; a series' error ends the part.
 fn fold_part(
@@ -161,47 +197,33 @@ fn fold_part(
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut last_metric = None;
     for s in &input.series {
-        // The series' row, made on first sight and taken back if the series has no point (groups are
-        // ordered by their first member with a point).
+        let mut outcome = (None, Vec::new());
         let key = group_labels(&s.labels, &a.grouping);
-        let (ri, fresh) = match index.get(&key) {
-            Some(&ri) => (ri, false),
-            None => {
-                part.rows.push((key, false, vec![Fold::default(); grid.n]));
-                (part.rows.len() - 1, true)
-            }
-        };
-        let Some((_, drop_name, states)) = part.rows.get_mut(ri) else {
-            continue;
-        };
         // Each point is folded as it comes out of the range function; a sum is resolved here, once.
-        let (points, err, bad_q) = match a.op {
-            AggregateOp::Sum => kernel.each(ctx, input, s, grid, |step, v| {
-                if let Some(state) = states.get_mut(step) {
-                    state.push_sum(v);
-                }
-            }),
-            op => kernel.each(ctx, input, s, grid, |step, v| {
-                if let Some(state) = states.get_mut(step) {
-                    state.push(op, v);
-                }
-            }),
-        };
+        let row = part.fold_series(&mut index, key, grid.n, |states| {
+            let (points, err, bad_q) = match a.op {
+                AggregateOp::Sum => kernel.each(ctx, input, s, grid, |step, v| {
+                    if let Some(state) = states.get_mut(step) {
+                        state.push_sum(v);
+                    }
+                }),
+                op => kernel.each(ctx, input, s, grid, |step, v| {
+                    if let Some(state) = states.get_mut(step) {
+                        state.push(op, v);
+                    }
+                }),
+            };
+            outcome = (err, bad_q);
+            points
+        });
+        if let Some(row) = row {
+            row.1 |= !keep_name || s.drop_name;
+        }
+        let (err, bad_q) = outcome;
         if let Some(e) = err {
             return Err(e);
         }
         add_quantiles(&mut part.bad_quantiles, bad_q);
-        if points == 0 {
-            if fresh {
-                part.rows.pop();
-            }
-            continue;
-        }
-        *drop_name |= !keep_name || s.drop_name;
-        part.points += points;
-        if fresh && let Some(row) = part.rows.last() {
-            index.insert(row.0.clone(), ri);
-        }
         // Neighbours mostly share their metric name: it is looked at once per run.
         let metric = s.labels.get(METRIC_NAME);
         if metric != last_metric
@@ -213,6 +235,99 @@ fn fold_part(
         last_metric = metric;
     }
     Ok(part)
+}
+
+/// Evaluates `a` over an instant vector selector batch by batch: each series' value at every step (its
+/// newest sample within the lookback) is folded into its group as it is found.
+fn run_selector(ctx: &Ctx<'_>, a: &AggregateExpr, vs: &VectorSelector, grid: &Grid) -> EvalResult<Val> {
+    let refs = ref_times(ctx, grid, vs.at, vs.offset);
+    let (lo, hi) = min_max(&refs);
+    let hints = select_hints(ctx, grid, Aggregate::Last, 0);
+    let lookback = ctx.lookback;
+    let mut groups = Groups::new(a.op, &a.grouping, grid.n);
+    let mut failed: Option<QueryError> = None;
+    ctx.check()?;
+    let in_parts = Fold::merges(a.op) && grid.n <= MAX_PART_STEPS;
+    let mut batch = |sel: Selection| -> EvalResult<()> {
+        ctx.check()?;
+        let loaded: usize = sel.series.iter().map(|s| s.timestamps.len()).sum();
+        ctx.count_read(loaded as u64, sel.series.len() as u64);
+        ctx.add_samples(loaded)?;
+        let points = if in_parts {
+            let parts: Vec<Part> = sel
+                .series
+                .par_chunks(PART)
+                .map(|series| {
+                    let mut part = Part::default();
+                    let mut index: HashMap<Labels, usize> = HashMap::new();
+                    for s in series {
+                        let key = group_labels(&s.labels, &a.grouping);
+                        part.fold_series(&mut index, key, grid.n, |states| match a.op {
+                            AggregateOp::Sum => {
+                                lookback_points(&s.timestamps, &s.values, &refs, lookback, false, |i, v| {
+                                    if let Some(state) = states.get_mut(i) {
+                                        state.push_sum(v);
+                                    }
+                                })
+                            }
+                            op => lookback_points(&s.timestamps, &s.values, &refs, lookback, false, |i, v| {
+                                if let Some(state) = states.get_mut(i) {
+                                    state.push(op, v);
+                                }
+                            }),
+                        });
+                    }
+                    part
+                })
+                .collect();
+            let points: usize = parts.iter().map(|p| p.points).sum();
+            ctx.add_samples(points)?;
+            groups.merge(ctx, parts);
+            points
+        } else {
+            let series: Vec<Series> = sel
+                .series
+                .into_par_iter()
+                .filter_map(|s| {
+                    let mut vals = vec![None; grid.n];
+                    let points = lookback_points(&s.timestamps, &s.values, &refs, lookback, false, |i, v| {
+                        if let Some(slot) = vals.get_mut(i) {
+                            *slot = Some(v);
+                        }
+                    });
+                    (points > 0).then_some(Series {
+                        labels: s.labels,
+                        drop_name: false,
+                        vals,
+                    })
+                })
+                .collect();
+            let points: usize = series.iter().map(Series::points).sum();
+            ctx.add_samples(points)?;
+            groups.add(&series);
+            points
+        };
+        ctx.release_samples(loaded + points);
+        Ok(())
+    };
+    ctx.reader.select_batched(
+        &vs.matchers,
+        lo - lookback + 1,
+        hi,
+        &hints,
+        BATCH,
+        &mut |sel| match batch(sel) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        },
+    )?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(Val::Vector(groups.finish()))
 }
 
 /// Steps whose states one task folds: groups' states are kept per block of steps, so that blocks are folded
@@ -493,6 +608,7 @@ mod tests {
                     "last_over_time(x[1m])",
                     "quantile_over_time(0.5, x[5m])",
                     "predict_linear(x[5m], 60)",
+                    "x",
                 ] {
                     let q = format!("{op}{grouping} ({f})");
                     let reference = format!("{op}{grouping} ({f} * 1)");
@@ -511,7 +627,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 8 * 3 * 7);
+        assert_eq!(checked, 8 * 3 * 8);
     }
 
     /// Batches of more than one part: folded in parts and merged, an aggregation answers what the one-shot
@@ -525,7 +641,7 @@ mod tests {
         let opts = QueryOptions::default();
         for op in ["sum", "count", "group", "max", "min"] {
             for grouping in ["", " by (g)", " without (i)"] {
-                for f in ["rate(x[5m])", "max_over_time(x[2m])", "quantile_over_time(1.5, x[5m])"] {
+                for f in ["rate(x[5m])", "max_over_time(x[2m])", "quantile_over_time(1.5, x[5m])", "x"] {
                     let q = format!("{op}{grouping} ({f})");
                     let reference = format!("{op}{grouping} ({f} * 1)");
                     let want = e.range_query(&st, &reference, 0, 1_800_000, 15_000, &opts).unwrap();

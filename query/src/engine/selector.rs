@@ -81,32 +81,12 @@ pub(crate) fn eval_vector_selector(
         .into_par_iter()
         .filter_map(|s| {
             let mut vals = vec![None; grid.n];
-            let mut any = false;
-            // `j` is the number of samples with ts <= current reference time.
-            let mut j = 0usize;
-            let mut prev_ref = i64::MIN;
-            for (i, &r) in refs.iter().enumerate() {
-                if r < prev_ref {
-                    j = 0;
+            let points = lookback_points(&s.timestamps, &s.values, &refs, lookback, want_ts, |i, v| {
+                if let Some(slot) = vals.get_mut(i) {
+                    *slot = Some(v);
                 }
-                prev_ref = r;
-                while j < s.timestamps.len() && s.timestamps.get(j).is_some_and(|&t| t <= r) {
-                    j += 1;
-                }
-                if j == 0 {
-                    continue;
-                }
-                let (Some(&t), Some(&v)) = (s.timestamps.get(j - 1), s.values.get(j - 1)) else {
-                    continue;
-                };
-                if t > r - lookback && !is_stale_nan(v) {
-                    if let Some(slot) = vals.get_mut(i) {
-                        *slot = Some(if want_ts { t as f64 / 1000.0 } else { v });
-                    }
-                    any = true;
-                }
-            }
-            any.then_some(Series {
+            });
+            (points > 0).then_some(Series {
                 labels: s.labels,
                 drop_name: false,
                 vals,
@@ -117,6 +97,44 @@ pub(crate) fn eval_vector_selector(
     let pts: usize = out.iter().map(Series::points).sum();
     ctx.add_samples(pts)?;
     Ok(out)
+}
+
+/// Hands the value an instant vector selector takes at each reference time of `refs` to `out` as
+/// `(step, value)`, in step order: the newest sample at or before the time and less than `lookback` older,
+/// unless it is a stale marker (with `want_ts`, its timestamp in seconds). Returns the number of points.
+#[inline]
+pub(crate) fn lookback_points(
+    ts: &[i64],
+    vs: &[f64],
+    refs: &[i64],
+    lookback: i64,
+    want_ts: bool,
+    mut out: impl FnMut(usize, f64),
+) -> usize {
+    let mut points = 0;
+    // `j` is the number of samples with ts <= current reference time.
+    let mut j = 0usize;
+    let mut prev_ref = i64::MIN;
+    for (i, &r) in refs.iter().enumerate() {
+        if r < prev_ref {
+            j = 0;
+        }
+        prev_ref = r;
+        while j < ts.len() && ts.get(j).is_some_and(|&t| t <= r) {
+            j += 1;
+        }
+        if j == 0 {
+            continue;
+        }
+        let (Some(&t), Some(&v)) = (ts.get(j - 1), vs.get(j - 1)) else {
+            continue;
+        };
+        if t > r - lookback && !is_stale_nan(v) {
+            out(i, if want_ts { t as f64 / 1000.0 } else { v });
+            points += 1;
+        }
+    }
+    points
 }
 
 /// The source of a range-vector argument: raw series and the window `(end - range, end]` of each step.
