@@ -313,13 +313,20 @@ impl Fold {
     pub(crate) fn merges(op: AggregateOp) -> bool {
         matches!(
             op,
-            AggregateOp::Sum | AggregateOp::Count | AggregateOp::Group | AggregateOp::Max | AggregateOp::Min
+            AggregateOp::Sum
+                | AggregateOp::Avg
+                | AggregateOp::Count
+                | AggregateOp::Group
+                | AggregateOp::Max
+                | AggregateOp::Min
         )
     }
 
     /// Adds the values folded into `other` (an operator that [`Fold::merges`]): counts add up, maxima and
     /// minima compare as single values do, and a sum adds the other sum with compensation and then its
-    /// compensation. Only a sum's last bits can differ from pushing the other's values one by one.
+    /// compensation. An average does the same with its sums until they overflow; then (or if either
+    /// already keeps a running mean) it keeps the mean of the two means weighted by their counts. Only the
+    /// last bits of a sum or an average can differ from pushing the other's values one by one.
     #[inline]
     pub(crate) fn merge(&mut self, op: AggregateOp, other: &Fold) {
         if other.n == 0 {
@@ -329,11 +336,26 @@ impl Fold {
             *self = *other;
             return;
         }
+        let (before, other_n) = (f64::from(self.n), f64::from(other.n));
         self.n = self.n.saturating_add(other.n);
         match op {
             AggregateOp::Sum => {
                 (self.x, self.y) = kahan_inc(other.x, self.x, self.y);
                 self.y += other.y;
+            }
+            AggregateOp::Avg => {
+                if !self.incremental && !other.incremental {
+                    let (sum, c) = kahan_inc(other.x, self.x, self.y);
+                    if !sum.is_infinite() {
+                        (self.x, self.y) = (sum, c + other.y);
+                        return;
+                    }
+                }
+                let mean = |f: &Fold, n: f64| if f.incremental { f.z + f.y } else { f.x / n + f.y / n };
+                let total = before + other_n;
+                self.z = mean(self, before) * (before / total) + mean(other, other_n) * (other_n / total);
+                self.y = 0.0;
+                self.incremental = true;
             }
             AggregateOp::Max | AggregateOp::Min => {
                 let n = self.n;
