@@ -311,15 +311,7 @@ impl Fold {
 
     /// Whether states of `op` can be [`Fold::merge`]d: folded apart over parts of the input, then combined.
     pub(crate) fn merges(op: AggregateOp) -> bool {
-        matches!(
-            op,
-            AggregateOp::Sum
-                | AggregateOp::Avg
-                | AggregateOp::Count
-                | AggregateOp::Group
-                | AggregateOp::Max
-                | AggregateOp::Min
-        )
+        folds(op) && !matches!(op, AggregateOp::Stddev | AggregateOp::Stdvar)
     }
 
     /// Adds the values folded into `other` (an operator that [`Fold::merges`]): counts add up, maxima and

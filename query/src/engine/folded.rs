@@ -25,7 +25,7 @@ use super::downsampled::aggregate_for;
 use super::range_fn::{
     Kernel, RangeCall, add_quantiles, has_matrix_arg, not_a_counter, range_call_series, warn_bad_quantiles,
 };
-use super::selector::{RangeInput, lookback_points, matrix_input, min_max, ref_times, select_hints};
+use super::selector::{RangeInput, lookback_points, lookback_series, matrix_input, min_max, ref_times, select_hints};
 use super::value::{Ctx, EvalResult, Grid, Series, Val};
 use crate::parser::ast::{AggregateExpr, AggregateOp, Expr, Grouping, VectorSelector};
 
@@ -70,15 +70,8 @@ fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Gr
     let (lo, hi) = min_max(&ends);
     let hints = select_hints(ctx, grid, aggregate_for(call.name), ms.range);
     let mut groups = Groups::new(a.op, &a.grouping, grid.n);
-    let mut failed: Option<QueryError> = None;
-    ctx.check()?;
-    // A part's rows are at most PART columns of states: beyond MAX_PART_STEPS steps, columns are cheaper.
-    let in_parts = Fold::merges(a.op) && grid.n <= MAX_PART_STEPS;
-    let mut batch = |sel: Selection| -> EvalResult<()> {
-        ctx.check()?;
-        let loaded: usize = sel.series.iter().map(|s| s.timestamps.len()).sum();
-        ctx.count_read(loaded as u64, sel.series.len() as u64);
-        ctx.add_samples(loaded)?;
+    let in_parts = in_parts(a.op, grid);
+    let batch = |sel: Selection| -> EvalResult<usize> {
         if in_parts {
             let downsampled = sel.downsampled;
             let parts: Vec<EvalResult<Part>> = sel
@@ -90,39 +83,57 @@ fn run(ctx: &Ctx<'_>, a: &AggregateExpr, c: &crate::parser::ast::Call, grid: &Gr
                     fold_part(ctx, &call, a, &input, grid)
                 })
                 .collect();
-            ctx.release_samples(loaded);
             let parts = parts.into_iter().collect::<EvalResult<Vec<Part>>>()?;
             let points: usize = parts.iter().map(|p| p.points).sum();
             ctx.add_samples(points)?;
             groups.merge(ctx, parts);
-            ctx.release_samples(points);
-            return Ok(());
+            return Ok(points);
         }
-        let out = range_call_series(ctx, &call, matrix_input(sel, ms.range, ends.clone()), grid);
-        ctx.release_samples(loaded);
-        let (out, points) = out?;
+        let (out, points) = range_call_series(ctx, &call, matrix_input(sel, ms.range, ends.clone()), grid)?;
         groups.add(&out);
-        ctx.release_samples(points);
+        Ok(points)
+    };
+    in_batches(ctx, &ms.selector.matchers, (lo - ms.range + 1, hi), &hints, batch)?;
+    Ok(Val::Vector(groups.finish()))
+}
+
+/// Whether an aggregation by `op` on `grid` folds its batches in parts: a part's rows are at most [`PART`]
+/// columns of states, and beyond [`MAX_PART_STEPS`] steps columns are cheaper.
+fn in_parts(op: AggregateOp, grid: &Grid) -> bool {
+    Fold::merges(op) && grid.n <= MAX_PART_STEPS
+}
+
+/// Hands the selection of `matchers` in `[mint, maxt]` to `batch` a batch at a time, accounting the samples
+/// of each batch while `batch` runs, and the output points it returns until the next; the first error ends
+/// the selection and is returned.
+fn in_batches(
+    ctx: &Ctx<'_>,
+    matchers: &[strata_storage::LabelMatcher],
+    (mint, maxt): (i64, i64),
+    hints: &strata_storage::SelectHints,
+    mut batch: impl FnMut(Selection) -> EvalResult<usize> + Send,
+) -> EvalResult<()> {
+    ctx.check()?;
+    let mut failed: Option<QueryError> = None;
+    let mut one = |sel: Selection| -> EvalResult<()> {
+        ctx.check()?;
+        let loaded: usize = sel.series.iter().map(|s| s.timestamps.len()).sum();
+        ctx.count_read(loaded as u64, sel.series.len() as u64);
+        ctx.add_samples(loaded)?;
+        let points = batch(sel);
+        ctx.release_samples(loaded);
+        ctx.release_samples(points?);
         Ok(())
     };
-    ctx.reader.select_batched(
-        &ms.selector.matchers,
-        lo - ms.range + 1,
-        hi,
-        &hints,
-        BATCH,
-        &mut |sel| match batch(sel) {
+    ctx.reader
+        .select_batched(matchers, mint, maxt, hints, BATCH, &mut |sel| match one(sel) {
             Ok(()) => true,
             Err(e) => {
                 failed = Some(e);
                 false
             }
-        },
-    )?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    Ok(Val::Vector(groups.finish()))
+        })?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// Series that one task folds into states of its own (for operators whose states [`Fold::merge`]): each
@@ -245,14 +256,8 @@ fn run_selector(ctx: &Ctx<'_>, a: &AggregateExpr, vs: &VectorSelector, grid: &Gr
     let hints = select_hints(ctx, grid, Aggregate::Last, 0);
     let lookback = ctx.lookback;
     let mut groups = Groups::new(a.op, &a.grouping, grid.n);
-    let mut failed: Option<QueryError> = None;
-    ctx.check()?;
-    let in_parts = Fold::merges(a.op) && grid.n <= MAX_PART_STEPS;
-    let mut batch = |sel: Selection| -> EvalResult<()> {
-        ctx.check()?;
-        let loaded: usize = sel.series.iter().map(|s| s.timestamps.len()).sum();
-        ctx.count_read(loaded as u64, sel.series.len() as u64);
-        ctx.add_samples(loaded)?;
+    let in_parts = in_parts(a.op, grid);
+    let batch = |sel: Selection| -> EvalResult<usize> {
         let points = if in_parts {
             let parts: Vec<Part> = sel
                 .series
@@ -288,45 +293,16 @@ fn run_selector(ctx: &Ctx<'_>, a: &AggregateExpr, vs: &VectorSelector, grid: &Gr
             let series: Vec<Series> = sel
                 .series
                 .into_par_iter()
-                .filter_map(|s| {
-                    let mut vals = vec![None; grid.n];
-                    let points = lookback_points(&s.timestamps, &s.values, &refs, lookback, false, |i, v| {
-                        if let Some(slot) = vals.get_mut(i) {
-                            *slot = Some(v);
-                        }
-                    });
-                    (points > 0).then_some(Series {
-                        labels: s.labels,
-                        drop_name: false,
-                        vals,
-                    })
-                })
+                .filter_map(|s| lookback_series(s, &refs, lookback, false))
                 .collect();
             let points: usize = series.iter().map(Series::points).sum();
             ctx.add_samples(points)?;
             groups.add(&series);
             points
         };
-        ctx.release_samples(loaded + points);
-        Ok(())
+        Ok(points)
     };
-    ctx.reader.select_batched(
-        &vs.matchers,
-        lo - lookback + 1,
-        hi,
-        &hints,
-        BATCH,
-        &mut |sel| match batch(sel) {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        },
-    )?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    in_batches(ctx, &vs.matchers, (lo - lookback + 1, hi), &hints, batch)?;
     Ok(Val::Vector(groups.finish()))
 }
 

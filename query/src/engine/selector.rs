@@ -2,7 +2,7 @@
 //! sources of per-step windows.
 
 use rayon::prelude::*;
-use strata_storage::{Aggregate, SelectHints, Selection, has_stale_nan, is_stale_nan};
+use strata_storage::{Aggregate, SelectHints, Selection, SeriesData, has_stale_nan, is_stale_nan};
 
 use super::eval::eval_expr;
 use super::value::{Ctx, EvalResult, Grid, RawSeries, Series, Val};
@@ -79,24 +79,28 @@ pub(crate) fn eval_vector_selector(
     let lookback = ctx.lookback;
     let out: Vec<Series> = data
         .into_par_iter()
-        .filter_map(|s| {
-            let mut vals = vec![None; grid.n];
-            let points = lookback_points(&s.timestamps, &s.values, &refs, lookback, want_ts, |i, v| {
-                if let Some(slot) = vals.get_mut(i) {
-                    *slot = Some(v);
-                }
-            });
-            (points > 0).then_some(Series {
-                labels: s.labels,
-                drop_name: false,
-                vals,
-            })
-        })
+        .filter_map(|s| lookback_series(s, &refs, lookback, want_ts))
         .collect();
     ctx.release_samples(loaded);
     let pts: usize = out.iter().map(Series::points).sum();
     ctx.add_samples(pts)?;
     Ok(out)
+}
+
+/// The output series of an instant vector selector for one selected series (see [`lookback_points`]);
+/// `None` when it has no point.
+pub(crate) fn lookback_series(s: SeriesData, refs: &[i64], lookback: i64, want_ts: bool) -> Option<Series> {
+    let mut vals = vec![None; refs.len()];
+    let points = lookback_points(&s.timestamps, &s.values, refs, lookback, want_ts, |i, v| {
+        if let Some(slot) = vals.get_mut(i) {
+            *slot = Some(v);
+        }
+    });
+    (points > 0).then_some(Series {
+        labels: s.labels,
+        drop_name: false,
+        vals,
+    })
 }
 
 /// Hands the value an instant vector selector takes at each reference time of `refs` to `out` as
