@@ -373,24 +373,28 @@ impl<'g> Groups<'g> {
             members.push(gi);
         }
         let op = self.op;
+        self.for_each_block(|block, first, len| {
+            for (s, &gi) in series.iter().zip(&members) {
+                let (Some(states), Some(vals)) = (block.get_mut(gi * len..), s.vals.get(first..)) else {
+                    continue;
+                };
+                for (fold, v) in states.iter_mut().zip(vals).take(len) {
+                    if let Some(v) = v {
+                        fold.push(op, *v);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Runs `f(states, first_step, steps)` on every block of steps, blocks in parallel.
+    fn for_each_block(&mut self, f: impl Fn(&mut Vec<Fold>, usize, usize) + Sync + Send) {
         let lens: Vec<usize> = (0..self.blocks.len()).map(|b| self.block_len(b)).collect();
         self.blocks
             .par_iter_mut()
             .zip(lens)
             .enumerate()
-            .for_each(|(b, (block, len))| {
-                let first = b * STEP_BLOCK;
-                for (s, &gi) in series.iter().zip(&members) {
-                    let (Some(states), Some(vals)) = (block.get_mut(gi * len..), s.vals.get(first..)) else {
-                        continue;
-                    };
-                    for (fold, v) in states.iter_mut().zip(vals).take(len) {
-                        if let Some(v) = v {
-                            fold.push(op, *v);
-                        }
-                    }
-                }
-            });
+            .for_each(|(b, (block, len))| f(block, b * STEP_BLOCK, len));
     }
 
     /// Merges the rows of a batch's parts (in order) into the groups' states; their annotations go to `ctx`.
@@ -412,22 +416,16 @@ impl<'g> Groups<'g> {
         }
         warn_bad_quantiles(ctx, bad_quantiles);
         let op = self.op;
-        let lens: Vec<usize> = (0..self.blocks.len()).map(|b| self.block_len(b)).collect();
-        self.blocks
-            .par_iter_mut()
-            .zip(lens)
-            .enumerate()
-            .for_each(|(b, (block, len))| {
-                let first = b * STEP_BLOCK;
-                for (gi, states) in &rows {
-                    let (Some(into), Some(from)) = (block.get_mut(gi * len..), states.get(first..)) else {
-                        continue;
-                    };
-                    for (fold, other) in into.iter_mut().zip(from).take(len) {
-                        fold.merge(op, other);
-                    }
+        self.for_each_block(|block, first, len| {
+            for (gi, states) in &rows {
+                let (Some(into), Some(from)) = (block.get_mut(gi * len..), states.get(first..)) else {
+                    continue;
+                };
+                for (fold, other) in into.iter_mut().zip(from).take(len) {
+                    fold.merge(op, other);
                 }
-            });
+            }
+        });
     }
 
     /// The output series: groups with a value at some step.
