@@ -42,7 +42,8 @@ def main():
     p.add_argument("--data-dir", required=True)
     p.add_argument("--end-ms", type=int, required=True, help="end of the loaded data, ms")
     p.add_argument("--runs", type=int, default=15)
-    p.add_argument("queries", nargs="+", help="query ids of compare.py's set (a, b, ... h2)")
+    p.add_argument("queries", nargs="+", help="query ids of compare.py's set (a, b, ... h2), or range queries "
+                   "written as STEP_SECONDS:PROMQL (e.g. '15:avg by (job) (rate(node_cpu_seconds_total[5m]))')")
     args = p.parse_args()
 
     copy = args.data_dir.rstrip("/") + "_ab_copy"
@@ -63,9 +64,13 @@ def main():
             compare.wait_ready(base)
         known = {q[0]: q for q in compare.QUERIES}
         for qid in args.queries:
-            if qid not in known:
+            if qid in known:
+                _, kind, q, step = known[qid]
+            elif ":" in qid and qid.split(":", 1)[0].isdigit():
+                step, q = qid.split(":", 1)
+                kind, step = "range", int(step)
+            else:
                 sys.exit(f"unknown query id {qid}")
-            _, kind, q, step = known[qid]
             urls = [compare.query_url(base, kind, q, step, start, end) for _, base in servers]
             for u in urls:  # warm-up
                 compare.get(u)

@@ -243,15 +243,21 @@ impl Fold {
     /// Adds the next value.
     #[inline]
     pub(crate) fn push(&mut self, op: AggregateOp, f: f64) {
-        if op == AggregateOp::Sum {
-            self.push_sum(f);
-            return;
+        match op {
+            AggregateOp::Sum => {
+                self.push_sum(f);
+                return;
+            }
+            AggregateOp::Avg => {
+                self.push_avg(f);
+                return;
+            }
+            _ => {}
         }
         if self.n == 0 {
             self.n = 1;
             match op {
-                AggregateOp::Sum | AggregateOp::Max | AggregateOp::Min => self.x = f,
-                AggregateOp::Avg => (self.x, self.y, self.z) = (f, 0.0, f),
+                AggregateOp::Max | AggregateOp::Min => self.x = f,
                 AggregateOp::Stddev | AggregateOp::Stdvar => {
                     self.x = f;
                     self.y = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
@@ -263,21 +269,6 @@ impl Fold {
         self.n = self.n.saturating_add(1);
         let count = f64::from(self.n);
         match op {
-            AggregateOp::Sum => (self.x, self.y) = kahan_inc(f, self.x, self.y),
-            AggregateOp::Avg => {
-                if !self.incremental {
-                    let (nv, nc) = kahan_inc(f, self.x, self.y);
-                    if !nv.is_infinite() {
-                        (self.x, self.y) = (nv, nc);
-                        return;
-                    }
-                    self.incremental = true;
-                    self.z = self.x / (count - 1.0);
-                    self.y /= count - 1.0;
-                }
-                let q = (count - 1.0) / count;
-                (self.z, self.y) = kahan_inc(f / count, q * self.z, q * self.y);
-            }
             AggregateOp::Max => {
                 if self.x < f || self.x.is_nan() {
                     self.x = f;
@@ -307,6 +298,31 @@ impl Fold {
         }
         self.n = self.n.saturating_add(1);
         (self.x, self.y) = kahan_inc(f, self.x, self.y);
+    }
+
+    /// [`Fold::push`] for `avg`: a compensated sum until it overflows, then a running mean, as Prometheus
+    /// keeps it.
+    #[inline]
+    pub(crate) fn push_avg(&mut self, f: f64) {
+        if self.n == 0 {
+            self.n = 1;
+            (self.x, self.y, self.z) = (f, 0.0, f);
+            return;
+        }
+        self.n = self.n.saturating_add(1);
+        let count = f64::from(self.n);
+        if !self.incremental {
+            let (nv, nc) = kahan_inc(f, self.x, self.y);
+            if !nv.is_infinite() {
+                (self.x, self.y) = (nv, nc);
+                return;
+            }
+            self.incremental = true;
+            self.z = self.x / (count - 1.0);
+            self.y /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (self.z, self.y) = kahan_inc(f / count, q * self.z, q * self.y);
     }
 
     /// Whether states of `op` can be [`Fold::merge`]d: folded apart over parts of the input, then combined.

@@ -29,6 +29,27 @@ use super::selector::{RangeInput, lookback_points, lookback_series, matrix_input
 use super::value::{Ctx, EvalResult, Grid, Series, Val};
 use crate::parser::ast::{AggregateExpr, AggregateOp, Expr, Grouping, VectorSelector};
 
+/// Evaluates `$body` with `$push` bound to a `Fn(&mut Fold, f64)` that pushes a value under operator `$op`:
+/// `sum` and `avg` are resolved here, once, instead of at every point.
+macro_rules! with_push {
+    ($op:expr, $push:ident => $body:expr) => {
+        match $op {
+            AggregateOp::Sum => {
+                let $push = |state: &mut Fold, v: f64| state.push_sum(v);
+                $body
+            }
+            AggregateOp::Avg => {
+                let $push = |state: &mut Fold, v: f64| state.push_avg(v);
+                $body
+            }
+            op => {
+                let $push = |state: &mut Fold, v: f64| state.push(op, v);
+                $body
+            }
+        }
+    };
+}
+
 /// Series per batch: enough for both cores to share a batch's reading and range function, few enough that
 /// a batch's samples and columns stay small (2 048 series of 480 samples: about 30 MB).
 const BATCH: usize = 2048;
@@ -210,20 +231,13 @@ fn fold_part(
     for s in &input.series {
         let mut outcome = (None, Vec::new());
         let key = group_labels(&s.labels, &a.grouping);
-        // Each point is folded as it comes out of the range function; a sum is resolved here, once.
+        // Each point is folded as it comes out of the range function.
         let row = part.fold_series(&mut index, key, grid.n, |states| {
-            let (points, err, bad_q) = match a.op {
-                AggregateOp::Sum => kernel.each(ctx, input, s, grid, |step, v| {
-                    if let Some(state) = states.get_mut(step) {
-                        state.push_sum(v);
-                    }
-                }),
-                op => kernel.each(ctx, input, s, grid, |step, v| {
-                    if let Some(state) = states.get_mut(step) {
-                        state.push(op, v);
-                    }
-                }),
-            };
+            let (points, err, bad_q) = with_push!(a.op, push => kernel.each(ctx, input, s, grid, |step, v| {
+                if let Some(state) = states.get_mut(step) {
+                    push(state, v);
+                }
+            }));
             outcome = (err, bad_q);
             points
         });
@@ -267,19 +281,12 @@ fn run_selector(ctx: &Ctx<'_>, a: &AggregateExpr, vs: &VectorSelector, grid: &Gr
                     let mut index: HashMap<Labels, usize> = HashMap::new();
                     for s in series {
                         let key = group_labels(&s.labels, &a.grouping);
-                        part.fold_series(&mut index, key, grid.n, |states| match a.op {
-                            AggregateOp::Sum => {
-                                lookback_points(&s.timestamps, &s.values, &refs, lookback, false, |i, v| {
-                                    if let Some(state) = states.get_mut(i) {
-                                        state.push_sum(v);
-                                    }
-                                })
-                            }
-                            op => lookback_points(&s.timestamps, &s.values, &refs, lookback, false, |i, v| {
+                        part.fold_series(&mut index, key, grid.n, |states| {
+                            with_push!(a.op, push => lookback_points(&s.timestamps, &s.values, &refs, lookback, false, |i, v| {
                                 if let Some(state) = states.get_mut(i) {
-                                    state.push(op, v);
+                                    push(state, v);
                                 }
-                            }),
+                            }))
                         });
                     }
                     part
