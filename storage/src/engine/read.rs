@@ -99,26 +99,6 @@ impl<'a> Cursors<'a> {
 }
 
 impl Gather {
-    /// Adds the part of sorted `ts`/`vs` inside `[mint, maxt]` as one run.
-    fn push_clipped(&mut self, ts: &[i64], vs: &[f64], mint: i64, maxt: i64, rank: u64) {
-        let lo = ts.partition_point(|&t| t < mint);
-        let hi = ts.partition_point(|&t| t <= maxt);
-        let (Some(t), Some(v)) = (ts.get(lo..hi), vs.get(lo..hi)) else {
-            return;
-        };
-        if t.is_empty() {
-            return;
-        }
-        let start = self.ts.len();
-        self.ts.extend_from_slice(t);
-        self.vs.extend_from_slice(v);
-        self.runs.push(Run {
-            start,
-            end: self.ts.len(),
-            rank,
-        });
-    }
-
     /// Makes the sorted samples appended to the columns since length `start` a run, clipped to
     /// `[mint, maxt]`: chunks decode straight into the columns, and only an edge chunk moves anything.
     fn push_appended(&mut self, start: usize, mint: i64, maxt: i64, rank: u64) {
@@ -143,13 +123,12 @@ impl Gather {
         }
     }
 
-    /// Adds the scratch columns as a run.
+    /// Adds the scratch columns (sorted) as a run, clipped to `[mint, maxt]`.
     fn push_scratch(&mut self, mint: i64, maxt: i64, rank: u64) {
-        let ts = std::mem::take(&mut self.scratch_ts);
-        let vs = std::mem::take(&mut self.scratch_vs);
-        self.push_clipped(&ts, &vs, mint, maxt, rank);
-        self.scratch_ts = ts;
-        self.scratch_vs = vs;
+        let start = self.ts.len();
+        self.ts.extend_from_slice(&self.scratch_ts);
+        self.vs.extend_from_slice(&self.scratch_vs);
+        self.push_appended(start, mint, maxt, rank);
     }
 
     fn first(&self, r: &Run) -> i64 {
